@@ -1,0 +1,89 @@
+"""The layer units every block is made of."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from brevitas.nn import QuantConv2d
+from brevitas.nn import QuantIdentity
+from torch import nn
+
+from .quantizers import BinaryWeightMeanAbs
+from .quantizers import BipolarSignAct
+from .quantizers import ImageInputQuant
+from .quantizers import Int8Weight
+from .quantizers import residual_act_quant
+
+# A +-1 activation has no zero, so binary convolutions pad with -1 (bit 0 in hardware).
+# Training, the golden model and the hardware all use this value.
+BINARY_PAD_VALUE = -1.0
+
+
+def make_act(kind: str, channels: int) -> nn.Module:
+    if kind == "prelu":
+        return nn.PReLU(channels, init=0.25)
+    if kind == "leakyrelu":
+        return nn.LeakyReLU(0.1)
+    if kind == "relu":
+        return nn.ReLU()
+    return nn.Identity()
+
+
+def make_residual_quant(bits: int | None) -> nn.Module:
+    """The requantizer of the residual stream; ONE instance is shared by a whole network."""
+    if bits is None:
+        return nn.Identity()
+    return QuantIdentity(act_quant=residual_act_quant(bits))
+
+
+class BinaryConvUnit(nn.Module):
+    """Pre-activation binary conv: BN -> sign -> pad(-1) -> XNOR conv -> non-linearity.
+
+    In hardware, BN + sign become one threshold per input channel, the convolution an
+    XNOR-popcount, and the non-linearity (monotone) folds into the thresholds that follow.
+    """
+
+    def __init__(self, cin: int, cout: int, kernel: int, act: str):
+        super().__init__()
+        self.bn = nn.BatchNorm2d(cin)
+        self.sign = QuantIdentity(act_quant=BipolarSignAct)
+        self.pad = kernel // 2
+        self.conv = QuantConv2d(cin, cout, kernel, padding=0, bias=False,
+                                weight_quant=BinaryWeightMeanAbs)
+        self.act = make_act(act, cout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.sign(self.bn(x))
+        if self.pad:
+            x = F.pad(x, [self.pad] * 4, value=BINARY_PAD_VALUE)
+        return self.act(self.conv(x))
+
+
+class Stem(nn.Module):
+    """First layer at 8 bits: uint8 image -> 7x7/2 conv (8-bit weights) -> BN -> act -> requant."""
+
+    def __init__(self, cin: int, cout: int, act: str, res_quant: nn.Module):
+        super().__init__()
+        self.input_quant = QuantIdentity(act_quant=ImageInputQuant)
+        self.conv = QuantConv2d(cin, cout, 7, stride=2, padding=3, bias=False,
+                                weight_quant=Int8Weight)
+        self.bn = nn.BatchNorm2d(cout)
+        self.act = make_act(act, cout)
+        self.res_quant = res_quant
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.res_quant(self.act(self.bn(self.conv(self.input_quant(x)))))
+
+
+class HeatmapHead(nn.Module):
+    """Last layer at 8 bits: 1x1 conv (8-bit weights) from the residual stream to heatmaps.
+
+    Its bias is kept in float: the hardware streams out integer accumulators and the host
+    applies scale and bias when it dequantizes the heatmaps.
+    """
+
+    def __init__(self, cin: int, num_landmarks: int):
+        super().__init__()
+        self.conv = QuantConv2d(cin, num_landmarks, 1, bias=True, weight_quant=Int8Weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)

@@ -1,0 +1,64 @@
+"""Every quantizer of the binary hourglass networks, in one place.
+
+Integer semantics the hardware relies on (see README, "Quantization scheme"):
+
+* binary weights: sign(W) in {-1, +1} times one per-layer scale alpha = mean(|W|) (eq. (1) of
+  Bulat & Tzimiropoulos, TPAMI); alpha is folded into the thresholds that follow, so the
+  hardware sees only the sign bits.
+* binary activations: sign(x) in {-1, +1}, scale 1 (exported as a QONNX BipolarQuant).
+* the input image: unsigned 8-bit with the constant scale 1/255 (pixels go in as uint8).
+* first and last layer weights: signed 8-bit, one per-layer scale.
+* the residual / skip stream: signed 8-bit with ONE learned scale shared by the whole network,
+  so that concatenation, addition, max-pooling and upsampling of that stream are plain integer
+  operations (an addition is followed by a saturating clip, nothing else).
+"""
+from __future__ import annotations
+
+from brevitas.core.quant import BinaryQuant
+from brevitas.core.scaling import ScalingImplType
+from brevitas.core.stats import StatsOp
+from brevitas.core.function_wrapper import TensorClamp
+from brevitas.inject.enum import ScalingPerOutputType
+from brevitas.quant.base import SignedBinaryClampedConst
+from brevitas.quant.scaled_int import Int8ActPerTensorFloat
+from brevitas.quant.scaled_int import Int8WeightPerTensorFloat
+from brevitas.quant.scaled_int import Uint8ActPerTensorFloat
+from brevitas.quant.solver import ActQuantSolver
+from brevitas.quant.solver import WeightQuantSolver
+
+
+class BinaryWeightMeanAbs(SignedBinaryClampedConst, WeightQuantSolver):
+    """sign(W) * mean(|W|), one scale per layer (XNOR-Net / eq. (1)).
+
+    Plain BinaryQuant (straight-through sign) instead of the clamped variant: clamping the
+    latent weights to alpha = mean(|W|) would zero the gradient of most of them.
+    """
+    tensor_quant = BinaryQuant
+    scaling_impl_type = ScalingImplType.STATS
+    scaling_stats_op = StatsOp.AVE
+    scaling_per_output_type = ScalingPerOutputType.TENSOR
+
+
+class BipolarSignAct(SignedBinaryClampedConst, ActQuantSolver):
+    """sign(x) in {-1, +1} with a straight-through gradient clipped to |x| <= 1."""
+    tensor_clamp_impl = TensorClamp
+    scaling_const = 1.0
+    min_val = -1.0
+    max_val = 1.0
+
+
+class Int8Weight(Int8WeightPerTensorFloat):
+    """8-bit weights of the first and last layer (per-layer scale)."""
+    narrow_range = True
+
+
+class ImageInputQuant(Uint8ActPerTensorFloat):
+    """The image enters as uint8 pixels: x in [0, 1] with the exact scale 1/255."""
+    scaling_impl_type = ScalingImplType.CONST
+    scaling_const = 1.0
+    max_val = 1.0
+
+
+def residual_act_quant(bits: int):
+    """Signed `bits`-bit quantizer of the residual stream (scale learned, shared)."""
+    return Int8ActPerTensorFloat.let(bit_width=bits)

