@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from .layers import BinaryConvUnit
+from .layers import SharedRequant
 
 
 class Skip(nn.Module):
@@ -15,7 +16,7 @@ class Skip(nn.Module):
     Otherwise: a binary 1x1 projection.
     """
 
-    def __init__(self, cin: int, cout: int, act: str, res_quant: nn.Module):
+    def __init__(self, cin: int, cout: int, act: str, res_quant: SharedRequant):
         super().__init__()
         self.cin, self.cout = cin, cout
         self.res_quant = res_quant
@@ -37,7 +38,7 @@ class HPMBlock(nn.Module):
     residual stream, concatenated (cout channels) and added to the identity path.
     """
 
-    def __init__(self, cin: int, cout: int, act: str, res_quant: nn.Module):
+    def __init__(self, cin: int, cout: int, act: str, res_quant: SharedRequant):
         super().__init__()
         self.res_quant = res_quant
         self.conv1 = BinaryConvUnit(cin, cout // 2, 3, act)
@@ -60,7 +61,7 @@ class BottleneckBlock(nn.Module):
     that is a single threshold on the popcount.
     """
 
-    def __init__(self, cin: int, cout: int, act: str, res_quant: nn.Module):
+    def __init__(self, cin: int, cout: int, act: str, res_quant: SharedRequant):
         super().__init__()
         self.res_quant = res_quant
         self.conv1 = BinaryConvUnit(cin, cout // 2, 1, act)

@@ -60,10 +60,16 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[BinaryHourglassNet, HGConf
         raise CheckpointError(f"checkpoint '{path}': bad 'config': {e}") from None
     model = build_model(cfg)
     try:
-        model.load_state_dict(payload["state_dict"])
+        result = model.load_state_dict(payload["state_dict"], strict=False)
     except RuntimeError as e:
         first = str(e).strip().splitlines()
         raise CheckpointError(f"checkpoint '{path}': weights do not fit model '{cfg.name}': "
                               f"{' '.join(first[:3])}") from None
+    # Brevitas creates a learned activation scale only once its statistics are collected, so
+    # a never-trained model legitimately lacks those keys; anything else missing is an error.
+    missing = [k for k in result.missing_keys if not k.endswith(".scaling_impl.value")]
+    if missing or result.unexpected_keys:
+        raise CheckpointError(f"checkpoint '{path}': weights do not fit model '{cfg.name}': "
+                              f"missing {missing[:3]}, unexpected {result.unexpected_keys[:3]}")
     model.eval()
     return model, cfg

@@ -9,6 +9,7 @@ from .blocks import BLOCK_TYPES
 from .config import HGConfig
 from .layers import BinaryConvUnit
 from .layers import HeatmapHead
+from .layers import SharedRequant
 from .layers import Stem
 from .layers import make_residual_quant
 
@@ -21,7 +22,7 @@ class Hourglass(nn.Module):
             blocks of the up-branch are removed and the block after each merge takes 2C.
     """
 
-    def __init__(self, cfg: HGConfig, level: int, res_quant: nn.Module):
+    def __init__(self, cfg: HGConfig, level: int, res_quant: SharedRequant):
         super().__init__()
         block, c, act = BLOCK_TYPES[cfg.block], cfg.channels, cfg.act
         self.unet = cfg.arch == "unet"
@@ -47,7 +48,7 @@ class Hourglass(nn.Module):
 class StackHead(nn.Module):
     """After one hourglass: block -> binary 1x1 'lin' -> 8-bit heatmap layer."""
 
-    def __init__(self, cfg: HGConfig, res_quant: nn.Module):
+    def __init__(self, cfg: HGConfig, res_quant: SharedRequant):
         super().__init__()
         c = cfg.channels
         cin = 2 * c if cfg.arch == "unet" else c
@@ -64,7 +65,7 @@ class StackHead(nn.Module):
 class StackMerge(nn.Module):
     """Input of the next stack: x + proj(features) + proj(heatmaps), all binary 1x1 convs."""
 
-    def __init__(self, cfg: HGConfig, res_quant: nn.Module):
+    def __init__(self, cfg: HGConfig, res_quant: SharedRequant):
         super().__init__()
         self.res_quant = res_quant
         self.proj_feat = BinaryConvUnit(cfg.channels, cfg.channels, 1, cfg.act)
@@ -87,7 +88,7 @@ class BinaryHourglassNet(nn.Module):
         self.cfg = cfg
         block, c, act = BLOCK_TYPES[cfg.block], cfg.channels, cfg.act
         self.res_quant = make_residual_quant(cfg.res_bits)
-        rq = self.res_quant
+        rq = SharedRequant(self.res_quant)
         self.stem = Stem(cfg.in_channels, c // 4, act, rq)
         self.pre1 = block(c // 4, c // 2, act, rq)
         self.pre2 = block(c // 2, c // 2, act, rq)

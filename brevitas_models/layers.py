@@ -35,6 +35,21 @@ def make_residual_quant(bits: int | None) -> nn.Module:
     return QuantIdentity(act_quant=residual_act_quant(bits))
 
 
+class SharedRequant:
+    """A reference to the network's one residual requantizer, held by blocks and heads.
+
+    Deliberately not an nn.Module: registering the shared quantizer under every block would
+    list it many times in the state dict and break Brevitas' lazy scale initialisation on
+    load. The network registers it once, as `res_quant`.
+    """
+
+    def __init__(self, module: nn.Module):
+        self.module = module
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return self.module(x)
+
+
 class BinaryConvUnit(nn.Module):
     """Pre-activation binary conv: BN -> sign -> pad(-1) -> XNOR conv -> non-linearity.
 
@@ -61,7 +76,7 @@ class BinaryConvUnit(nn.Module):
 class Stem(nn.Module):
     """First layer at 8 bits: uint8 image -> 7x7/2 conv (8-bit weights) -> BN -> act -> requant."""
 
-    def __init__(self, cin: int, cout: int, act: str, res_quant: nn.Module):
+    def __init__(self, cin: int, cout: int, act: str, res_quant: SharedRequant):
         super().__init__()
         self.input_quant = QuantIdentity(act_quant=ImageInputQuant)
         self.conv = QuantConv2d(cin, cout, 7, stride=2, padding=3, bias=False,

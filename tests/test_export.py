@@ -1,0 +1,94 @@
+"""QONNX export of every preset, executed by qonnx/onnxruntime, equals the PyTorch model."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from onnx import numpy_helper
+
+from brevitas_models import PRESETS, build_model, get_preset
+from brevitas_models.export import ExportError, execute_qonnx, export_qonnx
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def calibrated_model(name: str, seed: int = 0):
+    """A model whose BN statistics and residual scale are no longer at their init values."""
+    cfg = get_preset(name)
+    torch.manual_seed(seed)
+    m = build_model(cfg)
+    m.train()
+    with torch.no_grad():
+        for _ in range(2):
+            m(torch.rand(2, cfg.in_channels, cfg.input_size, cfg.input_size))
+    return m.eval(), cfg
+
+
+def uint8_images(cfg, n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    img = rng.integers(0, 256, (n, cfg.in_channels, cfg.input_size, cfg.input_size))
+    return (img / 255.0).astype(np.float32)
+
+
+def initializer(graph, name):
+    for init in graph.initializer:
+        if init.name == name:
+            return numpy_helper.to_array(init)
+    return None
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_export_matches_pytorch(name, tmp_path):
+    m, cfg = calibrated_model(name)
+    path = export_qonnx(m, cfg, tmp_path / f"{name}.onnx")
+    graph = onnx.load(path).graph
+    ops = {n.op_type for n in graph.node}
+    assert {"Quant", "BipolarQuant", "Conv"} <= ops
+
+    # Every multi-bit activation quantizer of the residual stream shares one scale.
+    res_scale = float(m.res_quant.act_quant.scale())
+    act_scales: set[float] = set()
+    for node in graph.node:
+        if node.op_type == "Quant" and initializer(graph, node.input[0]) is None:
+            act_scales.add(float(initializer(graph, node.input[1])))
+    np.testing.assert_allclose(sorted(act_scales), sorted([1 / 255, res_scale]), rtol=1e-6)
+
+    head = m.heads[-1].heatmap.conv
+    acc_scale = float(head.quant_weight().scale) * res_scale
+    bias = head.bias.detach().numpy().reshape(1, -1, 1, 1)
+    for seed in range(2):
+        x = uint8_images(cfg, 1, seed)
+        with torch.no_grad():
+            ref = m(torch.from_numpy(x)).numpy()
+        out = execute_qonnx(path, x)
+        assert out.shape == ref.shape
+        np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-5 * np.abs(ref).max())
+        # Integer domain: the last layer's accumulators are integers and identical.
+        acc_ref = (ref - bias) / acc_scale
+        acc_out = (out - bias) / acc_scale
+        assert np.abs(acc_ref - np.round(acc_ref)).max() < 1e-2
+        np.testing.assert_array_equal(np.round(acc_out), np.round(acc_ref))
+
+
+def test_float_residual_cannot_be_exported(tmp_path):
+    cfg = get_preset("hg-hpm-tiny").replace(res_bits=None)
+    with pytest.raises(ExportError, match="res_bits=None"):
+        export_qonnx(build_model(cfg), cfg, tmp_path / "x.onnx")
+    assert not list(tmp_path.iterdir())
+
+
+def test_export_cli_refuses_corrupt_checkpoint_and_writes_nothing(tmp_path):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"PK\x03\x04 truncated zip")
+    out = tmp_path / "out.onnx"
+    r = subprocess.run([sys.executable, "-m", "brevitas_models.export", "hg-hpm-tiny",
+                        "--checkpoint", str(bad), "-o", str(out)],
+                       cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2
+    assert "bad.pt" in r.stderr and "Traceback" not in r.stderr
+    assert not out.exists()
