@@ -39,7 +39,7 @@ def export_qonnx(model: nn.Module, cfg: HGConfig, path: str | os.PathLike) -> Pa
     """Write the cleaned QONNX graph of `model` to `path` atomically and return the path.
 
     The graph input is the image as float in [0, 1] of shape (1, C, H, W); its first node is
-    the 8-bit input quantizer (scale 1/255), so the hardware input is the uint8 image.
+    x * 255 and the 8-bit input quantizer (scale 1), so the hardware input is the uint8 image.
     """
     from brevitas.export import export_qonnx as brevitas_export_qonnx
     from qonnx.util.cleanup import cleanup_model
@@ -53,20 +53,20 @@ def export_qonnx(model: nn.Module, cfg: HGConfig, path: str | os.PathLike) -> Pa
     was_training = model.training
     model.eval()
     x = torch.rand(1, cfg.in_channels, cfg.input_size, cfg.input_size)
-    fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=path.parent)
-    os.close(fd)
+    # The dynamo exporter may write external-data files beside its output: keep them in a
+    # private folder, and move only the finished, cleaned graph into place.
     try:
-        # torch.onnx's dynamo exporter narrates every phase on stdout; keep the CLI readable.
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-            warnings.simplefilter("ignore")
-            brevitas_export_qonnx(model, input_t=x, export_path=tmp)
-        clean = cleanup_model(ModelWrapper(tmp))
-        clean.save(tmp)
-        os.replace(tmp, path)
+        with tempfile.TemporaryDirectory(dir=path.parent) as tmpdir:
+            raw = os.path.join(tmpdir, "raw.onnx")
+            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+                # torch.onnx narrates every phase on stdout; keep the CLI readable.
+                warnings.simplefilter("ignore")
+                brevitas_export_qonnx(model, input_t=x, export_path=raw)
+            clean = os.path.join(tmpdir, "clean.onnx")
+            cleanup_model(ModelWrapper(raw)).save(clean)
+            os.replace(clean, path)
     finally:
         model.train(was_training)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 

@@ -89,7 +89,7 @@ class BinaryHourglassNet(nn.Module):
         block, c, act = BLOCK_TYPES[cfg.block], cfg.channels, cfg.act
         self.res_quant = make_residual_quant(cfg.res_bits)
         rq = SharedRequant(self.res_quant)
-        self.stem = Stem(cfg.in_channels, c // 4, act, rq)
+        self.stem = Stem(cfg.in_channels, c // 4, rq)
         self.pre1 = block(c // 4, c // 2, act, rq)
         self.pre2 = block(c // 2, c // 2, act, rq)
         self.pre3 = block(c // 2, c, act, rq)

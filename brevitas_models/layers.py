@@ -74,19 +74,22 @@ class BinaryConvUnit(nn.Module):
 
 
 class Stem(nn.Module):
-    """First layer at 8 bits: uint8 image -> 7x7/2 conv (8-bit weights) -> BN -> act -> requant."""
+    """First layer at 8 bits: image -> 7x7/2 conv (8-bit weights) -> requant.
 
-    def __init__(self, cin: int, cout: int, act: str, res_quant: SharedRequant):
+    The network takes images in [0, 1] (as the papers do); the stem turns them back into the
+    integer pixels the hardware receives. No BN/non-linearity here: the next block starts with
+    BN -> sign, and an exact integer stem keeps every backend bit-identical.
+    """
+
+    def __init__(self, cin: int, cout: int, res_quant: SharedRequant):
         super().__init__()
         self.input_quant = QuantIdentity(act_quant=ImageInputQuant)
         self.conv = QuantConv2d(cin, cout, 7, stride=2, padding=3, bias=False,
                                 weight_quant=Int8Weight)
-        self.bn = nn.BatchNorm2d(cout)
-        self.act = make_act(act, cout)
         self.res_quant = res_quant
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.res_quant(self.act(self.bn(self.conv(self.input_quant(x)))))
+        return self.res_quant(self.conv(self.input_quant(x * 255.0)))
 
 
 class HeatmapHead(nn.Module):

@@ -6,8 +6,10 @@ Integer semantics the hardware relies on (see README, "Quantization scheme"):
   Bulat & Tzimiropoulos, TPAMI); alpha is folded into the thresholds that follow, so the
   hardware sees only the sign bits.
 * binary activations: sign(x) in {-1, +1}, scale 1 (exported as a QONNX BipolarQuant).
-* the input image: unsigned 8-bit with the constant scale 1/255 (pixels go in as uint8).
-* first and last layer weights: signed 8-bit, one per-layer scale.
+* the input image: the pixel values 0..255 themselves (unsigned 8-bit, scale 1).
+* first and last layer weights: signed 8-bit, one power-of-two scale per layer. With integer
+  pixels and a power-of-two weight scale, every partial sum of the first layer is exactly
+  representable in float32, so PyTorch, onnxruntime and the hardware round it identically.
 * the residual / skip stream: signed 8-bit with ONE learned scale shared by the whole network,
   so that concatenation, addition, max-pooling and upsampling of that stream are plain integer
   operations (an addition is followed by a saturating clip, nothing else).
@@ -21,8 +23,8 @@ from brevitas.core.function_wrapper import TensorClamp
 from brevitas.inject.enum import ScalingPerOutputType
 from brevitas.quant.base import SignedBinaryClampedConst
 from brevitas.quant.scaled_int import Int8ActPerTensorFloat
-from brevitas.quant.scaled_int import Int8WeightPerTensorFloat
 from brevitas.quant.scaled_int import Uint8ActPerTensorFloat
+from brevitas.quant.fixed_point import Int8WeightPerTensorFixedPoint
 from brevitas.quant.solver import ActQuantSolver
 from brevitas.quant.solver import WeightQuantSolver
 
@@ -47,16 +49,16 @@ class BipolarSignAct(SignedBinaryClampedConst, ActQuantSolver):
     max_val = 1.0
 
 
-class Int8Weight(Int8WeightPerTensorFloat):
-    """8-bit weights of the first and last layer (per-layer scale)."""
+class Int8Weight(Int8WeightPerTensorFixedPoint):
+    """8-bit weights of the first and last layer (per-layer power-of-two scale)."""
     narrow_range = True
 
 
 class ImageInputQuant(Uint8ActPerTensorFloat):
-    """The image enters as uint8 pixels: x in [0, 1] with the exact scale 1/255."""
+    """The image enters as uint8 pixels 0..255 (scale 1)."""
     scaling_impl_type = ScalingImplType.CONST
-    scaling_const = 1.0
-    max_val = 1.0
+    scaling_const = 255.0
+    max_val = 255.0
 
 
 def residual_act_quant(bits: int):

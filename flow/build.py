@@ -1,0 +1,122 @@
+"""Build an accelerator for a binary hourglass network.
+
+    python flow/build.py --board pynq-z2 [--model PRESET | --checkpoint FILE] [--output DIR]
+                         [--from STEP] [--until STEP] [--target-fps FPS]
+
+Writes build/<model>-<board>/: the QONNX model, the intermediate graphs of every step, and
+report.json with the board, the steps and their status.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+# `python flow/build.py` puts flow/ first on sys.path; the project root must come first so
+# that `flow` and `brevitas_models` resolve to the packages, not to this directory's modules.
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+if sys.path[1:2] == [str(Path(__file__).resolve().parent)]:
+    del sys.path[1]
+
+from rich.console import Console  # noqa: E402
+
+from brevitas_models.checkpoint import CheckpointError  # noqa: E402
+from brevitas_models.config import DEFAULT_PRESET  # noqa: E402
+from brevitas_models.config import PRESETS  # noqa: E402
+from brevitas_models.config import ConfigError  # noqa: E402
+from flow.boards import BOARDS  # noqa: E402
+from flow.boards import BoardError  # noqa: E402
+from flow.boards import get_board  # noqa: E402
+from flow.runner import BuildContext  # noqa: E402
+from flow.runner import BuildError  # noqa: E402
+from flow.runner import run_steps  # noqa: E402
+from flow.runner import select_steps  # noqa: E402
+from flow.runner import write_json  # noqa: E402
+from flow.steps import STEPS  # noqa: E402
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="python flow/build.py", description=__doc__.split("\n")[1],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--board", required=True, help=f"one of: {', '.join(BOARDS)}")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--model", default=None,
+                     help=f"preset (default {DEFAULT_PRESET}); one of: {', '.join(PRESETS)}")
+    src.add_argument("--checkpoint", help="trained checkpoint (.pt) written by this project")
+    p.add_argument("--output", help="output folder (default build/<model>-<board>)")
+    p.add_argument("--target-fps", type=float, default=None, help="frame-rate target for folding")
+    names = [s.name for s in STEPS]
+    p.add_argument("--from", dest="start", metavar="STEP", help=f"resume at: {', '.join(names)}")
+    p.add_argument("--until", dest="stop", metavar="STEP", help="stop after this step")
+    return p.parse_args(argv)
+
+
+def load_model(args):
+    import torch
+
+    from brevitas_models.checkpoint import load_checkpoint
+    from brevitas_models.config import get_preset
+    from brevitas_models.hourglass import build_model
+
+    if args.checkpoint:
+        model, cfg = load_checkpoint(args.checkpoint)
+        return model, cfg, f"checkpoint {args.checkpoint}"
+    cfg = get_preset(args.model or DEFAULT_PRESET)
+    torch.manual_seed(0)
+    return build_model(cfg).eval(), cfg, "untrained (preset, torch seed 0)"
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    console = Console(highlight=False)
+    try:
+        board = get_board(args.board)
+        if args.target_fps is not None and args.target_fps <= 0:
+            raise BuildError(f"--target-fps {args.target_fps}: must be positive")
+        selected = select_steps(STEPS, args.start, args.stop)
+        torch_model, cfg, weights = load_model(args)
+    except (BoardError, BuildError, ConfigError, CheckpointError) as e:
+        console.print(f"[red]error:[/] {e}")
+        return 2
+
+    out = Path(args.output or ROOT / "build" / f"{cfg.name}-{board.name}")
+    out.mkdir(parents=True, exist_ok=True)
+    report_path = out / "report.json"
+    # A report from an earlier run must not make this folder look complete if we fail.
+    report_path.unlink(missing_ok=True)
+    ctx = BuildContext(cfg=cfg, board=board, out_dir=out, weights=weights,
+                       checkpoint=args.checkpoint, target_fps=args.target_fps,
+                       torch_model=torch_model)
+    console.print(f"[bold]Building[/] {cfg.name} for {board.name} ({board.part}, "
+                  f"{board.clock_mhz:g} MHz) into {out}")
+    t0 = time.perf_counter()
+    try:
+        records = run_steps(ctx, STEPS, selected, console)
+    except BuildError as e:
+        console.print(f"[red]error:[/] {e}")
+        return 2
+    failed = [r for r in records if r["status"] == "failed"]
+    report = {
+        "status": "failed" if failed else "complete",
+        "model": cfg.name, "config": cfg.to_dict(), "weights": weights,
+        "board": board.name, "part": board.part, "clock_mhz": board.clock_mhz,
+        "board_resources": board.to_dict(),
+        "steps": records,
+        "wall_seconds": round(time.perf_counter() - t0, 2),
+        **ctx.report,
+    }
+    write_json(report_path, report)
+    if failed:
+        console.print(f"[red]build failed[/] at step '{failed[0]['name']}': {failed[0]['reason']}")
+        console.print(f"partial results and report (status: failed) in {out}")
+        return 1
+    console.print(f"[green]build finished[/] in {report['wall_seconds']:.0f} s; report: "
+                  f"{report_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
