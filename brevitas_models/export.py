@@ -39,7 +39,7 @@ def export_qonnx(model: nn.Module, cfg: HGConfig, path: str | os.PathLike) -> Pa
     """Write the cleaned QONNX graph of `model` to `path` atomically and return the path.
 
     The graph input is the image as float in [0, 1] of shape (1, C, H, W); its first node is
-    x * 255 and the 8-bit input quantizer (scale 1), so the hardware input is the uint8 image.
+    x * 255/256 and the 8-bit input quantizer (scale 2**-8): the hardware input is the uint8 image.
     """
     from brevitas.export import export_qonnx as brevitas_export_qonnx
     from qonnx.util.cleanup import cleanup_model

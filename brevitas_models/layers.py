@@ -76,9 +76,10 @@ class BinaryConvUnit(nn.Module):
 class Stem(nn.Module):
     """First layer at 8 bits: image -> 7x7/2 conv (8-bit weights) -> requant.
 
-    The network takes images in [0, 1] (as the papers do); the stem turns them back into the
-    integer pixels the hardware receives. No BN/non-linearity here: the next block starts with
-    BN -> sign, and an exact integer stem keeps every backend bit-identical.
+    The network takes images x = p/255 in [0, 1] (as the papers do); the stem re-expresses
+    them as p/256, the same uint8 pixels p with a power-of-two scale, which keeps the first
+    conv exact in float32. No BN/non-linearity here: the next block starts with BN -> sign,
+    and an exact stem keeps every backend bit-identical.
     """
 
     def __init__(self, cin: int, cout: int, res_quant: SharedRequant):
@@ -89,7 +90,7 @@ class Stem(nn.Module):
         self.res_quant = res_quant
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.res_quant(self.conv(self.input_quant(x * 255.0)))
+        return self.res_quant(self.conv(self.input_quant(x * (255.0 / 256.0))))
 
 
 class HeatmapHead(nn.Module):

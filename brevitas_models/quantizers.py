@@ -6,9 +6,10 @@ Integer semantics the hardware relies on (see README, "Quantization scheme"):
   Bulat & Tzimiropoulos, TPAMI); alpha is folded into the thresholds that follow, so the
   hardware sees only the sign bits.
 * binary activations: sign(x) in {-1, +1}, scale 1 (exported as a QONNX BipolarQuant).
-* the input image: the pixel values 0..255 themselves (unsigned 8-bit, scale 1).
-* first and last layer weights: signed 8-bit, one power-of-two scale per layer. With integer
-  pixels and a power-of-two weight scale, every partial sum of the first layer is exactly
+* the input image: the uint8 pixels p with the scale 2**-8, i.e. p/256 (close to the papers'
+  [0, 1] input, so the stem's output range suits the residual quantizer).
+* first and last layer weights: signed 8-bit, one power-of-two scale per layer. With
+  power-of-two input and weight scales, every partial sum of the first layer is exactly
   representable in float32, so PyTorch, onnxruntime and the hardware round it identically.
 * the residual / skip stream: signed 8-bit with ONE learned scale shared by the whole network,
   so that concatenation, addition, max-pooling and upsampling of that stream are plain integer
@@ -55,10 +56,10 @@ class Int8Weight(Int8WeightPerTensorFixedPoint):
 
 
 class ImageInputQuant(Uint8ActPerTensorFloat):
-    """The image enters as uint8 pixels 0..255 (scale 1)."""
+    """uint8 pixels p as p * 2**-8: the range 255/256 over 255 levels gives the scale 2**-8."""
     scaling_impl_type = ScalingImplType.CONST
-    scaling_const = 255.0
-    max_val = 255.0
+    scaling_const = 255.0 / 256.0
+    max_val = 255.0 / 256.0
 
 
 def residual_act_quant(bits: int):

@@ -56,7 +56,7 @@ def test_export_matches_pytorch(name, tmp_path):
     for node in graph.node:
         if node.op_type == "Quant" and initializer(graph, node.input[0]) is None:
             act_scales.add(float(initializer(graph, node.input[1])))
-    np.testing.assert_allclose(sorted(act_scales), sorted([1.0, res_scale]), rtol=1e-6)
+    np.testing.assert_allclose(sorted(act_scales), sorted([2.0**-8, res_scale]), rtol=1e-6)
 
     head = m.heads[-1].heatmap.conv
     acc_scale = float(head.quant_weight().scale) * res_scale
