@@ -51,7 +51,7 @@ def test_export_matches_pytorch(name, tmp_path):
     assert {"Quant", "BipolarQuant", "Conv"} <= ops
 
     # Every multi-bit activation quantizer of the residual stream shares one scale.
-    res_scale = float(m.res_quant.act_quant.scale())
+    res_scale = float(m.res_quant.act_quant.scale().detach())
     act_scales: set[float] = set()
     for node in graph.node:
         if node.op_type == "Quant" and initializer(graph, node.input[0]) is None:
@@ -59,7 +59,7 @@ def test_export_matches_pytorch(name, tmp_path):
     np.testing.assert_allclose(sorted(act_scales), sorted([2.0**-8, res_scale]), rtol=1e-6)
 
     head = m.heads[-1].heatmap.conv
-    acc_scale = float(head.quant_weight().scale) * res_scale
+    acc_scale = float(head.quant_weight().scale.detach()) * res_scale
     bias = head.bias.detach().numpy().reshape(1, -1, 1, 1)
     for seed in range(2):
         x = uint8_images(cfg, 1, seed)
