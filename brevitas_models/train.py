@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import time
 from typing import Callable
 
@@ -25,6 +26,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from .checkpoint import save_checkpoint
+from .config import ConfigError
 from .config import HGConfig
 from .config import get_preset
 from .data import StickFigureDataset
@@ -153,7 +155,7 @@ def parse_res_bits(s: str) -> int | None:
     return None if s.lower() in ("none", "float") else int(s)
 
 
-def main(argv: list[str] | None = None) -> dict:
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m brevitas_models.train", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--preset", default="hg-hpm-tiny")
@@ -172,9 +174,13 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--no-progress", dest="progress", action="store_false")
     p.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
     a = p.parse_args(argv)
-    cfg = get_preset(a.preset).replace(res_bits=a.res_bits)
-    if a.input_size:
-        cfg = cfg.replace(input_size=a.input_size)
+    try:
+        cfg = get_preset(a.preset).replace(res_bits=a.res_bits)
+        if a.input_size:
+            cfg = cfg.replace(input_size=a.input_size)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     r = train(cfg, a.epochs, a.train_size, a.val_size, a.batch, a.lr, a.seed, a.out,
               a.progress, augment=a.augment, sigma=a.sigma, threads=a.threads)
     print(f"{cfg.name} res_bits={cfg.res_bits}: val PCK@{DEFAULT_PCK_THR} {r['val_pck']:.3f}, "
@@ -182,8 +188,8 @@ def main(argv: list[str] | None = None) -> dict:
           + (f", saved {a.out}" if a.out else ""))
     print("per landmark: " + ", ".join(f"{n} {v:.2f}" for n, v in
                                        zip(r["joint_names"], r["val_pck_per_landmark"])))
-    return r
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

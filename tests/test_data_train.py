@@ -198,8 +198,13 @@ def test_tiny_training_run_learns_and_checkpoints(tmp_path):
 
 def test_cli_float_residual(tmp_path, capsys):
     out = tmp_path / "c.pt"
-    train_main(["--res-bits", "none", "--epochs", "1", "--train-size", "32",
-                "--val-size", "16", "--batch", "16", "--out", str(out), "--no-progress",
-                "--threads", "1"])
+    assert train_main(["--res-bits", "none", "--epochs", "1", "--train-size", "32",
+                       "--val-size", "16", "--batch", "16", "--out", str(out), "--no-progress",
+                       "--threads", "1"]) == 0
     assert "val PCK@0.2" in capsys.readouterr().out
     assert load_checkpoint(out)[1].res_bits is None
+
+
+def test_cli_inconsistent_config_names_the_field(capsys):
+    assert train_main(["--preset", "hg-hpm-tiny", "--input-size", "30"]) == 2
+    assert "field 'input_size' = 30" in capsys.readouterr().err
