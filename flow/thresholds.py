@@ -77,3 +77,26 @@ def extract_thresholds(domain: np.ndarray, table: np.ndarray, out_min: int, out_
         idx = np.searchsorted(row, levels, side="left")
         T[c] = np.where(idx < row.size, dom[np.minimum(idx, row.size - 1)], past_end)
     return Thresholds(T, out_min, flip)
+
+
+def bisect_thresholds(f, lo: int, hi: int, channels: int, out_min: int, out_max: int
+                      ) -> Thresholds:
+    """Thresholds of a nondecreasing integer function too wide to enumerate (the stem's
+    accumulators span millions of values): for each output level, binary-search the first
+    input in [lo, hi] that reaches it.
+
+    f(x) takes int64 x of shape [channels, n] and returns the integer outputs, same shape.
+    The function must be nondecreasing in x for every channel (affine with a positive
+    scale, then round and clip, is); use extract_thresholds() where that is not known.
+    """
+    levels = np.arange(out_min + 1, out_max + 1)
+    shape = (channels, levels.size)
+    left = np.full(shape, lo, dtype=np.int64)        # invariant: answer in [left, right]
+    right = np.full(shape, hi + 1, dtype=np.int64)   # hi + 1 = no input reaches the level
+    while (left < right).any():
+        mid = (left + right) // 2
+        reached = np.asarray(f(np.minimum(mid, hi)), dtype=np.int64) >= levels
+        reached &= mid <= hi
+        right = np.where(reached, mid, right)
+        left = np.where(reached, left, mid + 1)
+    return Thresholds(left, out_min, np.zeros(channels, dtype=bool))

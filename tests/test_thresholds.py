@@ -73,3 +73,23 @@ def test_bn_sign_with_negative_gamma_flips():
     th = extract_thresholds(domain, table, 0, 1)
     assert th.flip.tolist() == [False, True, False]
     np.testing.assert_array_equal(th.apply(np.broadcast_to(domain, (3, 256)), 0), table)
+
+
+def test_bisection_matches_enumeration_on_a_requantizer():
+    """round(acc * scale) clipped to int8, per channel, as the stem's requantizer."""
+    from flow.thresholds import bisect_thresholds
+
+    scales = np.array([0.013, 0.1, 1 / 64, 2.5])
+    lo, hi = -3000, 3000
+
+    def requant(x):
+        return np.clip(np.round(x * scales[:, None]), -128, 127).astype(np.int64)
+
+    domain = np.arange(lo, hi + 1)
+    table = requant(np.broadcast_to(domain, (4, domain.size)))
+    by_bisection = bisect_thresholds(requant, lo, hi, 4, -128, 127)
+    by_enumeration = extract_thresholds(domain, table, -128, 127)
+    np.testing.assert_array_equal(by_bisection.apply(table * 0 + domain, 0), table)
+    reached = by_enumeration.thresholds <= hi     # unreached levels may differ past the end
+    np.testing.assert_array_equal(by_bisection.thresholds[reached],
+                                  by_enumeration.thresholds[reached])
