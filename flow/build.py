@@ -1,7 +1,7 @@
 """Build an accelerator for a binary hourglass network.
 
     python flow/build.py --board pynq-z2 [--model PRESET | --checkpoint FILE] [--output DIR]
-                         [--from STEP] [--until STEP] [--target-fps FPS]
+                         [--from STEP] [--until STEP]
 
 Writes build/<model>-<board>/: the QONNX model, the intermediate graphs of every step, and
 report.json with the board, the steps and their status.
@@ -13,13 +13,11 @@ import sys
 import time
 from pathlib import Path
 
-# `python flow/build.py` puts flow/ first on sys.path; the project root must come first so
-# that `flow` and `brevitas_models` resolve to the packages, not to this directory's modules.
+# `python flow/build.py` puts flow/ itself first on sys.path; put the project root there
+# instead, so that `flow` and `brevitas_models` import as the packages.
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-if sys.path[1:2] == [str(Path(__file__).resolve().parent)]:
-    del sys.path[1]
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path[0] = str(ROOT)
 
 from rich.console import Console  # noqa: E402
 
@@ -39,7 +37,7 @@ from flow.steps import STEPS  # noqa: E402
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="python flow/build.py", description=__doc__.split("\n")[1],
+    p = argparse.ArgumentParser(prog="python flow/build.py", description=__doc__.splitlines()[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--board", required=True, help=f"one of: {', '.join(BOARDS)}")
     src = p.add_mutually_exclusive_group()
@@ -47,7 +45,6 @@ def parse_args(argv):
                      help=f"preset (default {DEFAULT_PRESET}); one of: {', '.join(PRESETS)}")
     src.add_argument("--checkpoint", help="trained checkpoint (.pt) written by this project")
     p.add_argument("--output", help="output folder (default build/<model>-<board>)")
-    p.add_argument("--target-fps", type=float, default=None, help="frame-rate target for folding")
     names = [s.name for s in STEPS]
     p.add_argument("--from", dest="start", metavar="STEP", help=f"resume at: {', '.join(names)}")
     p.add_argument("--until", dest="stop", metavar="STEP", help="stop after this step")
@@ -74,8 +71,6 @@ def main(argv=None) -> int:
     console = Console(highlight=False)
     try:
         board = get_board(args.board)
-        if args.target_fps is not None and args.target_fps <= 0:
-            raise BuildError(f"--target-fps {args.target_fps}: must be positive")
         selected = select_steps(STEPS, args.start, args.stop)
         torch_model, cfg, weights = load_model(args)
     except (BoardError, BuildError, ConfigError, CheckpointError) as e:
@@ -88,7 +83,6 @@ def main(argv=None) -> int:
     # A report from an earlier run must not make this folder look complete if we fail.
     report_path.unlink(missing_ok=True)
     ctx = BuildContext(cfg=cfg, board=board, out_dir=out, weights=weights,
-                       checkpoint=args.checkpoint, target_fps=args.target_fps,
                        torch_model=torch_model)
     console.print(f"[bold]Building[/] {cfg.name} for {board.name} ({board.part}, "
                   f"{board.clock_mhz:g} MHz) into {out}")
@@ -106,7 +100,6 @@ def main(argv=None) -> int:
         "board_resources": board.to_dict(),
         "steps": records,
         "wall_seconds": round(time.perf_counter() - t0, 2),
-        **ctx.report,
     }
     write_json(report_path, report)
     if failed:

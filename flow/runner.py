@@ -38,11 +38,8 @@ class BuildContext:
     board: Board
     out_dir: Path
     weights: str                     # where the weights came from, for the report
-    checkpoint: str | None = None
-    target_fps: float | None = None
     model: object | None = None      # qonnx ModelWrapper of the current graph
     torch_model: object | None = None
-    report: dict = field(default_factory=dict)
 
     @property
     def intermediate_dir(self) -> Path:
