@@ -1,0 +1,171 @@
+"""Transformations of the hardware graph, one per class (the shape of FINN's Transformation):
+`apply(g)` changes the graph in place and returns whether it changed anything. Each keeps the
+graph's integer function exactly (the tests check it with the golden model).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .hwgraph import HwGraph
+from .hwgraph import HwNode
+from .hwgraph import HwTensor
+from .layers.thresholding import apply_thresholds
+
+# A threshold unit is compared against identity/clip over its whole input range when that
+# range is at most this wide.
+CHECK_RANGE_MAX = 1 << 16
+
+
+class Transformation:
+    def apply(self, g: HwGraph) -> bool:
+        raise NotImplementedError
+
+
+def apply_all(g: HwGraph, transformations) -> HwGraph:
+    for t in transformations:
+        while t.apply(g):
+            pass
+    g.topo_sort()
+    return g
+
+
+def _rewire(g: HwGraph, old: str, new: str) -> None:
+    """Every reader of stream `old` reads `new` instead."""
+    for n in g.nodes:
+        n.inputs = [new if i == old else i for i in n.inputs]
+    g.outputs = [new if o == old else o for o in g.outputs]
+    if old in g.dequant:
+        g.dequant[new] = g.dequant.pop(old)
+
+
+def _threshold_function(node: HwNode, g: HwGraph):
+    """(domain, outputs [C, D]) of a threshold node over its input's code range, or None."""
+    t = g.tensors[node.inputs[0]]
+    lo, hi = t.code_range()
+    if int(hi.max()) - int(lo.min()) + 1 > CHECK_RANGE_MAX:
+        return None
+    dom = np.arange(int(lo.min()), int(hi.max()) + 1, dtype=np.int64)
+    x = np.broadcast_to(dom[:, None], (dom.size, t.channels))
+    out = apply_thresholds(x, node.arrays["thresholds"], node.arrays["flip"],
+                           int(node.attrs["base"]))
+    return dom, out.T
+
+
+class RemoveIdentityThresholds(Transformation):
+    """A threshold unit that maps every input code to itself (the input quantizer of uint8
+    pixels) is dropped."""
+
+    def apply(self, g):
+        for n in g.nodes:
+            if n.kind != "threshold":
+                continue
+            f = _threshold_function(n, g)
+            if f is None or not np.array_equal(f[1], np.broadcast_to(f[0], f[1].shape)):
+                continue
+            g.nodes.remove(n)
+            _rewire(g, n.outputs[0], n.inputs[0])
+            del g.tensors[n.outputs[0]]
+            return True
+        return False
+
+
+class AbsorbThresholdsIntoMVTU(Transformation):
+    """MVTU -> threshold becomes one matrix-vector-threshold unit when the accumulator stream
+    has no other reader."""
+
+    def apply(self, g):
+        for n in g.nodes:
+            if n.kind != "threshold":
+                continue
+            p = g.producer(n.inputs[0])
+            if p is None or p.kind not in ("xnor_mvtu", "int_mvtu") or "thresholds" in p.arrays \
+                    or len(g.consumers(n.inputs[0])) != 1 or n.inputs[0] in g.outputs:
+                continue
+            p.arrays["thresholds"] = n.arrays["thresholds"]
+            p.arrays["flip"] = n.arrays["flip"]
+            p.attrs["base"] = n.attrs["base"]
+            p.attrs["source"] = f"{p.attrs.get('source', '')}+{n.attrs.get('source', '')}"
+            del g.tensors[p.outputs[0]]
+            p.outputs = [n.outputs[0]]
+            g.nodes.remove(n)
+            return True
+        return False
+
+
+class AbsorbClipIntoAdd(Transformation):
+    """add -> threshold where the threshold is clip(x, L, H) on the sum's range (the shared
+    residual requantizer after a same-scale addition) becomes a saturating add."""
+
+    def apply(self, g):
+        for n in g.nodes:
+            if n.kind != "threshold":
+                continue
+            p = g.producer(n.inputs[0])
+            if p is None or p.kind != "add" or len(g.consumers(n.inputs[0])) != 1 \
+                    or n.inputs[0] in g.outputs:
+                continue
+            f = _threshold_function(n, g)
+            if f is None:
+                continue
+            dom, out = f
+            lo, hi = int(out.min()), int(out.max())
+            if not np.array_equal(out, np.broadcast_to(np.clip(dom, lo, hi), out.shape)):
+                continue
+            p.attrs["out_min"], p.attrs["out_max"] = lo, hi
+            del g.tensors[p.outputs[0]]
+            p.outputs = [n.outputs[0]]
+            g.nodes.remove(n)
+            return True
+        return False
+
+
+class InsertDuplicateStreams(Transformation):
+    """A stream read by several layers (skip links) gets a duplicate layer: in a streaming
+    dataflow every stream has exactly one reader."""
+
+    def apply(self, g):
+        for name, t in list(g.tensors.items()):
+            readers = g.consumers(name)
+            n_out = len(readers) + (1 if name in g.outputs else 0)
+            if n_out < 2:
+                continue
+            outs = []
+            for k, r in enumerate(readers):
+                o = g.fresh_name(f"{name}_dup{k}")
+                g.add_tensor(HwTensor(o, t.shape, t.dtype, t.lo, t.hi))
+                r.inputs = [o if i == name else i for i in r.inputs]
+                outs.append(o)
+            if name in g.outputs:
+                o = g.fresh_name(f"{name}_dup_out")
+                g.add_tensor(HwTensor(o, t.shape, t.dtype, t.lo, t.hi))
+                _rewire(g, name, o)
+                outs.append(o)
+            g.add_node(HwNode(g.fresh_name(f"duplicate_{name}"), "duplicate", [name], outs))
+            return True
+        return False
+
+
+class InsertFIFOs(Transformation):
+    """A FIFO on every stream whose depth (in pixels) is given in `depths` {stream: depth}."""
+
+    def __init__(self, depths: dict[str, int]):
+        self.depths = dict(depths)
+
+    def apply(self, g):
+        for name, depth in sorted(self.depths.items()):
+            t = g.tensors[name]
+            o = g.fresh_name(f"{name}_fifo")
+            g.add_tensor(HwTensor(o, t.shape, t.dtype, t.lo, t.hi))
+            for r in g.consumers(name):
+                r.inputs = [o if i == name else i for i in r.inputs]
+            g.add_node(HwNode(g.fresh_name(f"fifo_{name}"), "fifo", [name], [o],
+                              {"depth": int(depth)}))
+        changed = bool(self.depths)
+        self.depths = {}
+        return changed
+
+
+def streamline(g: HwGraph) -> HwGraph:
+    """Fold every threshold unit that can be folded into its producer."""
+    return apply_all(g, [RemoveIdentityThresholds(), AbsorbThresholdsIntoMVTU(),
+                         AbsorbClipIntoAdd()])

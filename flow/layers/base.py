@@ -1,0 +1,114 @@
+"""What every layer kind provides, and the shared cost models (memories, comparators)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Resources:
+    """Estimated fabric use. bram36 counts 36 Kbit block RAMs (an 18 Kbit half is 0.5)."""
+    lut: int = 0
+    ff: int = 0
+    bram36: float = 0.0
+    dsp: int = 0
+
+    def __add__(self, o: "Resources") -> "Resources":
+        return Resources(self.lut + o.lut, self.ff + o.ff, self.bram36 + o.bram36,
+                         self.dsp + o.dsp)
+
+    def to_dict(self) -> dict:
+        return {"lut": int(self.lut), "ff": int(self.ff), "bram36": float(self.bram36),
+                "dsp": int(self.dsp)}
+
+
+# A memory smaller than this many bits goes to LUTRAM (64 bits per LUT), as synthesis does.
+LUTRAM_MAX_BITS = 4096
+# (width, depth) shapes of one 36 Kbit block RAM (7-series / UltraScale+ true dual port).
+BRAM36_SHAPES = ((1, 32768), (2, 16384), (4, 8192), (9, 4096), (18, 2048), (36, 1024),
+                 (72, 512))
+
+
+def memory(width: int, depth: int, banks: int = 1) -> Resources:
+    """`banks` independent memories of `depth` words of `width` bits: BRAM36 or LUTRAM."""
+    if width <= 0 or depth <= 0 or banks <= 0:
+        return Resources()
+    if width * depth <= LUTRAM_MAX_BITS:
+        return Resources(lut=banks * math.ceil(width * depth / 64) + banks * width // 4)
+    per_bank = min(math.ceil(width / w) * math.ceil(depth / d) for w, d in BRAM36_SHAPES)
+    # A bank that needs at most half a BRAM36 in depth fits an 18 Kbit BRAM.
+    half = width * depth <= 18 * 1024 and per_bank == 1
+    return Resources(bram36=banks * (0.5 if half else per_bank))
+
+
+def comparators(bits: int, levels: int) -> int:
+    """LUTs of a threshold unit with `levels` thresholds: a pipelined binary search does
+    ceil(log2(levels + 1)) compares of `bits`-bit numbers (about bits/2 LUT6 each with carry)."""
+    if levels <= 0:
+        return 0
+    return math.ceil(math.log2(levels + 1)) * max(1, math.ceil(bits / 2) + 1)
+
+
+def divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def bitwidth(g, tensor: str) -> int:
+    from qonnx.core.datatype import DataType
+
+    return DataType[g.tensors[tensor].dtype].bitwidth()
+
+
+class Layer:
+    """A hardware layer kind. Subclasses set `kind` and `fold_params` and implement the rest.
+
+    execute(): the exact integer semantics on NHWC int64 codes [N, H, W, C] of every input;
+    returns one array per output. cycles(): cycles per frame at the node's folding (the
+    initiation interval of the pipelined unit; fill latency is not counted). estimate():
+    fabric use at that folding.
+    """
+
+    kind = ""
+    fold_params: tuple[str, ...] = ("pe",)
+
+    def execute(self, node, g, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        raise NotImplementedError
+
+    def fold_space(self, node, g) -> dict[str, list[int]]:
+        """Legal values of each folding parameter (the unfolded value is the largest)."""
+        return {"pe": divisors(g.tensors[node.outputs[0]].channels)}
+
+    def fold(self, node, name: str) -> int:
+        return int(node.attrs.get(name, 1))
+
+    def work(self, node, g) -> int:
+        """Elements (channel values) streamed per frame by one lane; cycles = work / lanes."""
+        t = g.tensors[node.outputs[0]]
+        return t.pixels * t.channels
+
+    def cycles(self, node, g) -> int:
+        lanes = 1
+        for p in self.fold_params:
+            lanes *= self.fold(node, p)
+        return math.ceil(self.work(node, g) / lanes)
+
+    def estimate(self, node, g) -> Resources:
+        bits = bitwidth(g, node.outputs[0])
+        pe = self.fold(node, "pe")
+        return Resources(lut=40 + 2 * pe * bits, ff=60 + 2 * pe * bits)
+
+    def check(self, node, g) -> None:
+        """Raise GraphError (naming the node) if its parameters do not fit its streams."""
+
+
+def check_fold(layer: Layer, node, g) -> None:
+    from ..hwgraph import GraphError
+
+    space = layer.fold_space(node, g)
+    for p in layer.fold_params:
+        v = layer.fold(node, p)
+        if v not in space[p]:
+            raise GraphError(f"node '{node.name}' ({node.kind}): {p}={v} is not one of "
+                             f"{space[p]}")

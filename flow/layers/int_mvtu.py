@@ -1,0 +1,56 @@
+"""8-bit matrix-vector(-threshold) unit: the first and last layers.
+
+Input: integer vectors of length K (uint8 pixels or the int8 residual stream). Weights: int8
+[C_out, K]. acc = sum_k w[o, k] * x[k] exactly (int32); then thresholds (the stem's
+requantizer) or, without thresholds, acc itself is streamed out (the heatmap layer: the host
+applies scale and bias). One DSP per multiply-accumulate lane.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Layer
+from .base import Resources
+from .base import bitwidth
+from .base import divisors
+from .base import memory
+from .thresholding import apply_thresholds
+from .thresholding import thresholds_cost
+
+
+def accumulator_range(weights: np.ndarray, lo: np.ndarray, hi: np.ndarray):
+    """Exact per-output-channel range of sum_k w[o,k] * x[k] for x[k] in [lo[k], hi[k]]."""
+    w = weights.astype(np.int64)
+    a, b = w * lo[None, :], w * hi[None, :]
+    return np.minimum(a, b).sum(1), np.maximum(a, b).sum(1)
+
+
+class IntMVTU(Layer):
+    kind = "int_mvtu"
+    fold_params = ("pe", "simd")
+
+    def execute(self, node, g, inputs):
+        w = node.arrays["weights"].astype(np.int64)
+        acc = inputs[0].astype(np.int64) @ w.T
+        if "thresholds" in node.arrays:
+            acc = apply_thresholds(acc, node.arrays["thresholds"], node.arrays["flip"],
+                                   int(node.attrs["base"]))
+        return [acc]
+
+    def fold_space(self, node, g):
+        cout, k = node.arrays["weights"].shape
+        return {"pe": divisors(cout), "simd": divisors(k)}
+
+    def work(self, node, g):
+        cout, k = node.arrays["weights"].shape
+        return g.tensors[node.outputs[0]].pixels * cout * k
+
+    def estimate(self, node, g):
+        cout, k = node.arrays["weights"].shape
+        pe, simd = self.fold(node, "pe"), self.fold(node, "simd")
+        abits = bitwidth(g, node.inputs[0])
+        acc = 32 if "thresholds" not in node.arrays else 24
+        lanes = Resources(lut=pe * (simd * 2 + acc), ff=pe * (acc + simd * 16), dsp=pe * simd)
+        weights = memory(simd * 8, (cout // pe) * (k // simd), pe)
+        return (Resources(lut=200 + 4 * simd * abits, ff=300) + lanes + weights
+                + thresholds_cost(node, g, acc, pe, cout))

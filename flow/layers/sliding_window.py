@@ -1,0 +1,51 @@
+"""Sliding-window generator (im2col on a stream): pads, buffers k lines, emits k*k*C windows.
+
+Output pixel (oy, ox) is the vector x[oy*s + ky - pad_top, ox*s + kx - pad_left, c] in
+(ky, kx, c) order, with `pad_code` outside the image. Binary activations pad with code 0,
+which is the value -1: a +-1 activation has no zero (see README, "Padding").
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .base import Layer
+from .base import Resources
+from .base import bitwidth
+from .base import divisors
+from .base import memory
+
+
+class SlidingWindow(Layer):
+    kind = "sliding_window"
+    fold_params = ("simd",)
+
+    def execute(self, node, g, inputs):
+        x = inputs[0]
+        k, s = int(node.attrs["kernel"]), int(node.attrs["stride"])
+        t, l, b, r = (int(v) for v in node.attrs["pad"])
+        x = np.pad(x, ((0, 0), (t, b), (l, r), (0, 0)),
+                   constant_values=int(node.attrs["pad_code"]))
+        win = sliding_window_view(x, (k, k), axis=(1, 2))[:, ::s, ::s]   # N, OH, OW, C, ky, kx
+        n, oh, ow, c = win.shape[:4]
+        return [np.ascontiguousarray(win.transpose(0, 1, 2, 4, 5, 3)).reshape(n, oh, ow, -1)]
+
+    def fold_space(self, node, g):
+        return {"simd": divisors(g.tensors[node.inputs[0]].channels)}
+
+    def work(self, node, g):
+        # Emits k*k*C values per output pixel; reading the input is never the slower side
+        # for stride <= k.
+        return g.tensors[node.outputs[0]].pixels * g.tensors[node.outputs[0]].channels
+
+    def estimate(self, node, g):
+        k = int(node.attrs["kernel"])
+        simd = self.fold(node, "simd")
+        xin = g.tensors[node.inputs[0]]
+        bits = bitwidth(g, node.inputs[0])
+        w = xin.shape[1] + sum(int(v) for v in node.attrs["pad"][1::2])
+        # k lines of the padded input, SIMD channels per word
+        buf = memory(simd * bits, math.ceil((k * w * xin.channels) / simd))
+        return buf + Resources(lut=120 + 3 * simd * bits * k, ff=150 + 2 * simd * bits)

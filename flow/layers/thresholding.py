@@ -1,0 +1,54 @@
+"""Multi-threshold unit: integer in, integer out, per channel.
+
+out[c] = base + #{ i : s_c * x[c] >= T[c, i] }, s_c = -1 where flip[c] else +1; T[c] is
+nondecreasing. BatchNorm + sign on the residual stream is the one-threshold case; any
+monotone per-channel float function of an integer (scales, BN, PReLU, a requantizer) is one of
+these. The MVTUs end in the same unit, so this is the one place the semantics are written.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .base import Layer
+from .base import Resources
+from .base import bitwidth
+from .base import comparators
+from .base import memory
+
+
+def apply_thresholds(x: np.ndarray, T: np.ndarray, flip: np.ndarray, base: int) -> np.ndarray:
+    """The threshold semantics on int64 x [..., C] (channels last)."""
+    x = np.where(flip.astype(bool), -x, x)
+    out = np.empty(x.shape, dtype=np.int64)
+    for c in range(x.shape[-1]):
+        # count of thresholds <= x, T[c] sorted
+        out[..., c] = np.searchsorted(T[c], x[..., c], side="right")
+    return out + base
+
+
+def thresholds_cost(node, g, acc_bits: int, pe: int, channels: int) -> Resources:
+    """Comparators of `pe` lanes and the threshold memories (one bank per lane)."""
+    T = node.arrays.get("thresholds")
+    if T is None:
+        return Resources()
+    levels = T.shape[1]
+    mem = memory(levels * acc_bits, math.ceil(channels / pe), pe) if levels > 1 else \
+        memory(acc_bits, math.ceil(channels / pe), pe)
+    return mem + Resources(lut=pe * comparators(acc_bits, levels),
+                           ff=pe * (acc_bits + 8) * math.ceil(math.log2(levels + 1)))
+
+
+class Thresholding(Layer):
+    kind = "threshold"
+
+    def execute(self, node, g, inputs):
+        return [apply_thresholds(inputs[0], node.arrays["thresholds"], node.arrays["flip"],
+                                 int(node.attrs["base"]))]
+
+    def estimate(self, node, g):
+        pe = self.fold(node, "pe")
+        c = g.tensors[node.outputs[0]].channels
+        return Resources(lut=60, ff=60) + thresholds_cost(node, g, bitwidth(g, node.inputs[0]),
+                                                          pe, c)

@@ -1,0 +1,77 @@
+"""XNOR-popcount matrix-vector-threshold unit: the binary convolution.
+
+Input: bit vectors of length K (bit 1 = +1), one per output pixel (from the sliding window).
+Weights: bits [C_out, K]. The +-1 dot product is 2P - K with P = popcount(xnor(x, w)); the
+unit emits P through its thresholds (BN, alpha, PReLU and the requantizer folded in) or,
+without thresholds, P itself. Folding: PE output channels and SIMD input bits per cycle.
+The golden model packs the bits into uint64 words and counts with numpy's bitwise_count.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .base import Layer
+from .base import Resources
+from .base import divisors
+from .base import memory
+from .thresholding import apply_thresholds
+from .thresholding import thresholds_cost
+
+
+def pack_bits(bits: np.ndarray) -> np.ndarray:
+    """{0,1} [..., K] -> uint64 [..., ceil(K/64)], zero-padded (zeros xor zeros count 0)."""
+    bits = np.asarray(bits, dtype=np.uint8)
+    k = bits.shape[-1]
+    words = math.ceil(k / 64)
+    padded = np.zeros(bits.shape[:-1] + (words * 64,), dtype=np.uint8)
+    padded[..., :k] = bits
+    return np.packbits(padded, axis=-1, bitorder="little").view(np.uint64)
+
+
+def xnor_popcount(x_bits: np.ndarray, w_bits: np.ndarray) -> np.ndarray:
+    """P[..., o] = #{k : x[..., k] == w[o, k]} for x [..., K] and w [O, K] in {0, 1}."""
+    k = x_bits.shape[-1]
+    xp, wp = pack_bits(x_bits), pack_bits(w_bits)
+    flat = xp.reshape(-1, 1, xp.shape[-1])
+    mism = np.empty((flat.shape[0], wp.shape[0]), dtype=np.int64)
+    step = max(1, (1 << 22) // max(1, wp.size))   # bound the temporary to ~32 MB
+    for i in range(0, flat.shape[0], step):
+        mism[i:i + step] = np.bitwise_count(flat[i:i + step] ^ wp[None]).sum(-1)
+    return (k - mism).reshape(x_bits.shape[:-1] + (wp.shape[0],))
+
+
+def accumulator_bits(k: int) -> int:
+    return max(1, math.ceil(math.log2(k + 1)))
+
+
+class XnorMVTU(Layer):
+    kind = "xnor_mvtu"
+    fold_params = ("pe", "simd")
+
+    def execute(self, node, g, inputs):
+        p = xnor_popcount(inputs[0], node.arrays["weights"])
+        if "thresholds" in node.arrays:
+            p = apply_thresholds(p, node.arrays["thresholds"], node.arrays["flip"],
+                                 int(node.attrs["base"]))
+        return [p]
+
+    def fold_space(self, node, g):
+        cout, k = node.arrays["weights"].shape
+        return {"pe": divisors(cout), "simd": divisors(k)}
+
+    def work(self, node, g):
+        cout, k = node.arrays["weights"].shape
+        return g.tensors[node.outputs[0]].pixels * cout * k
+
+    def estimate(self, node, g):
+        cout, k = node.arrays["weights"].shape
+        pe, simd = self.fold(node, "pe"), self.fold(node, "simd")
+        acc = accumulator_bits(k)
+        # Per lane: SIMD XNORs feeding a popcount compressor tree (about one LUT6 per input
+        # bit, the XNOR absorbed) and an accumulator.
+        lanes = Resources(lut=pe * (simd + 2 * acc), ff=pe * (acc + simd // 2))
+        weights = memory(simd, (cout // pe) * (k // simd), pe)
+        return (Resources(lut=150, ff=200) + lanes + weights
+                + thresholds_cost(node, g, acc, pe, cout))
