@@ -44,6 +44,9 @@ def parse_args(argv):
     src.add_argument("--model", default=None,
                      help=f"preset (default {DEFAULT_PRESET}); one of: {', '.join(PRESETS)}")
     src.add_argument("--checkpoint", help="trained checkpoint (.pt) written by this project")
+    p.add_argument("--target-fps", type=float, metavar="FPS",
+                   help="fold for this frame rate (default: the fastest design that fits "
+                        "85%% of the board's LUTs and BRAM)")
     p.add_argument("--output", help="output folder (default build/<model>-<board>)")
     names = [s.name for s in STEPS]
     p.add_argument("--from", dest="start", metavar="STEP", help=f"resume at: {', '.join(names)}")
@@ -66,6 +69,26 @@ def load_model(args):
     return build_model(cfg).eval(), cfg, "untrained (preset, torch seed 0)"
 
 
+def print_summary(console, report: dict) -> None:
+    """The slowest layers and the totals, as a table."""
+    from rich.table import Table
+
+    t = Table(title=f"{report['model']} on {report['board']}: slowest layers", title_justify="left")
+    for col in ("layer", "op", "PE", "SIMD", "cycles", "LUT", "BRAM36", "DSP"):
+        t.add_column(col, justify="left" if col in ("layer", "op") else "right")
+    for rec in sorted(report["layers"], key=lambda r: -r["cycles"])[:8]:
+        t.add_row(rec["name"], rec["op"], str(rec["pe"]), str(rec["simd"]), str(rec["cycles"]),
+                  str(rec["lut"]), f"{rec['bram36']:g}", str(rec["dsp"]))
+    console.print(t)
+    r, u, b = report["resources"], report["utilization"], report["board_resources"]
+    console.print(f"{len(report['layers'])} layers; {report['cycles_per_frame']} cycles/frame = "
+                  f"[bold]{report['fps_estimate']:.1f} FPS[/] at {report['clock_mhz']:g} MHz; "
+                  f"latency {report['latency_cycles_estimate']} cycles")
+    console.print(f"estimated: LUT {r['lut']}/{b['lut']} ({u['lut']:.0%}), FF {r['ff']}/{b['ff']} "
+                  f"({u['ff']:.0%}), BRAM36 {r['bram36']:g}/{b['bram36']} ({u['bram36']:.0%}), "
+                  f"DSP {r['dsp']}/{b['dsp']} ({u['dsp']:.0%})")
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     console = Console(highlight=False)
@@ -83,7 +106,7 @@ def main(argv=None) -> int:
     # A report from an earlier run must not make this folder look complete if we fail.
     report_path.unlink(missing_ok=True)
     ctx = BuildContext(cfg=cfg, board=board, out_dir=out, weights=weights,
-                       torch_model=torch_model)
+                       torch_model=torch_model, target_fps=args.target_fps)
     console.print(f"[bold]Building[/] {cfg.name} for {board.name} ({board.part}, "
                   f"{board.clock_mhz:g} MHz) into {out}")
     t0 = time.perf_counter()
@@ -97,7 +120,8 @@ def main(argv=None) -> int:
         "status": "failed" if failed else "complete",
         "model": cfg.name, "config": cfg.to_dict(), "weights": weights,
         "board": board.name, "part": board.part, "clock_mhz": board.clock_mhz,
-        "board_resources": board.to_dict(),
+        "board_resources": board.to_dict(), "target_fps": args.target_fps,
+        **ctx.results,
         "steps": records,
         "wall_seconds": round(time.perf_counter() - t0, 2),
     }
@@ -106,6 +130,8 @@ def main(argv=None) -> int:
         console.print(f"[red]build failed[/] at step '{failed[0]['name']}': {failed[0]['reason']}")
         console.print(f"partial results and report (status: failed) in {out}")
         return 1
+    if "layers" in report:
+        print_summary(console, report)
     console.print(f"[green]build finished[/] in {report['wall_seconds']:.0f} s; report: "
                   f"{report_path}")
     return 0

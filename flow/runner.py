@@ -38,8 +38,10 @@ class BuildContext:
     board: Board
     out_dir: Path
     weights: str                     # where the weights came from, for the report
-    model: object | None = None      # qonnx ModelWrapper of the current graph
+    model: object | None = None      # the current graph: qonnx ModelWrapper, then HwGraph
     torch_model: object | None = None
+    target_fps: float | None = None
+    results: dict = field(default_factory=dict)   # steps' top-level report fields
 
     @property
     def intermediate_dir(self) -> Path:
@@ -52,6 +54,7 @@ class Step:
     run: Callable[[BuildContext], StepOutcome]
     saves_graph: bool = True
     doc: str = ""
+    graph: str = "finn"              # what its checkpoint holds: "finn" (ONNX) or "hw" (HwGraph)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -81,7 +84,12 @@ def resume_graph(ctx: BuildContext, steps: list[Step], first: Step) -> None:
             if not path.is_file():
                 raise BuildError(f"--from {first.name}: checkpoint '{path}' of step '{s.name}' "
                                  "is missing; run the build without --from first")
-            ctx.model = ModelWrapper(str(path))
+            if s.graph == "hw":
+                from .hwgraph import HwGraph
+
+                ctx.model = HwGraph.load(path)
+            else:
+                ctx.model = ModelWrapper(str(path))
             return
 
 

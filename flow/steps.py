@@ -46,6 +46,7 @@ def step_export_qonnx(ctx: BuildContext) -> StepOutcome:
 def step_convert_to_finn(ctx: BuildContext) -> StepOutcome:
     """QONNX Quant/BipolarQuant nodes -> FINN MultiThreshold + scale Mul/Add."""
     from finn.transformation.qonnx.convert_qonnx_to_finn import ConvertQONNXtoFINN
+    from qonnx.transformation.general import GiveUniqueNodeNames
     from qonnx.transformation.infer_datatypes import InferDataTypes
     from qonnx.transformation.infer_shapes import InferShapes
 
@@ -54,10 +55,120 @@ def step_convert_to_finn(ctx: BuildContext) -> StepOutcome:
         warnings.filterwarnings("ignore", message="Assuming 4D input is NCHW")
         ctx.model = ctx.model.transform(ConvertQONNXtoFINN())
         ctx.model = ctx.model.transform(InferShapes()).transform(InferDataTypes())
+        # unique node names, so that every later message can name the node at fault
+        ctx.model = ctx.model.transform(GiveUniqueNodeNames())
     ops: dict[str, int] = {}
     for n in ctx.model.graph.node:
         ops[n.op_type] = ops.get(n.op_type, 0) + 1
     return StepOutcome("done", "", {"ops": ops})
+
+
+# Random frames the build checks the golden model on against FINN/qonnx execution.
+VERIFY_FRAMES = 2
+
+
+def step_lower_to_hw(ctx: BuildContext) -> StepOutcome:
+    """FINN graph -> hardware layers, every float scale/BN/PReLU/quantizer chain absorbed
+    into exact integer thresholds (flow/lower.py)."""
+    from .lower import LoweringError
+    from .lower import lower_to_hw
+
+    try:
+        low = lower_to_hw(ctx.model)
+    except LoweringError as e:
+        raise BuildError(f"the FINN graph cannot be lowered to hardware: {e}") from None
+    low.graph.meta["probes"] = {k: list(v) for k, v in low.probes.items()}
+    ctx.model = low.graph
+    return StepOutcome("done", f"{len(low.graph.nodes)} hardware layers",
+                       {"layers": low.graph.count_kinds()})
+
+
+def step_streamline(ctx: BuildContext) -> StepOutcome:
+    """Thresholds into the MVTUs before them (matrix-vector-threshold units), requantizing
+    clips into saturating adds, identity thresholds dropped."""
+    from .hwtransforms import streamline
+
+    streamline(ctx.model)
+    return StepOutcome("done", "", {"layers": ctx.model.count_kinds()})
+
+
+def step_insert_duplicates(ctx: BuildContext) -> StepOutcome:
+    from .hwtransforms import InsertDuplicateStreams
+    from .hwtransforms import apply_all
+
+    apply_all(ctx.model, [InsertDuplicateStreams()])
+    ctx.model.check()
+    return StepOutcome("done", f"{ctx.model.count_kinds().get('duplicate', 0)} fan-outs")
+
+
+def step_fold(ctx: BuildContext) -> StepOutcome:
+    from .folding import FoldingError
+    from .folding import choose_folding
+
+    try:
+        r = choose_folding(ctx.model, ctx.board, ctx.target_fps)
+    except FoldingError as e:
+        raise BuildError(str(e)) from None
+    fps = ctx.board.clock_mhz * 1e6 / r.cycles_per_frame
+    how = (f"target {ctx.target_fps:g} FPS" if ctx.target_fps
+           else f"fastest that fits, limited by: {r.limited_by}")
+    return StepOutcome("done", f"{r.cycles_per_frame} cycles/frame = {fps:.1f} FPS ({how})",
+                       {"limited_by": r.limited_by, "target_cycles": r.target_cycles})
+
+
+def step_fifo_depths(ctx: BuildContext) -> StepOutcome:
+    from .fifo_depths import fifo_depths
+    from .hwtransforms import InsertFIFOs
+    from .hwtransforms import apply_all
+
+    if ctx.model.count_kinds().get("fifo"):
+        raise BuildError("the graph has FIFOs already; resume from an earlier step")
+    depths, sched = fifo_depths(ctx.model)
+    apply_all(ctx.model, [InsertFIFOs(depths)])
+    ctx.model.check()
+    deepest = max(depths.values(), default=0)
+    return StepOutcome("done", f"{len(depths)} FIFOs, deepest {deepest} pixels",
+                       {"fifos": len(depths), "deepest_fifo_pixels": deepest})
+
+
+def step_verify_golden(ctx: BuildContext) -> StepOutcome:
+    """The golden model against FINN/qonnx execution of the convert_to_finn graph, on random
+    uint8 frames: every stream that holds a FINN tensor, code for code, and the outputs.
+    Writes the frames and expected outputs to golden/vectors.npz for the backends."""
+    import numpy as np
+    from qonnx.core.modelwrapper import ModelWrapper
+
+    from .verify import compare_with_finn
+
+    finn_path = ctx.intermediate_dir / "convert_to_finn.onnx"
+    if not finn_path.is_file():
+        raise BuildError(f"'{finn_path}' is missing: run the build from convert_to_finn")
+    rng = np.random.default_rng(0)
+    h, w, c = ctx.model.tensors[ctx.model.inputs[0]].shape
+    images = rng.integers(0, 256, (VERIFY_FRAMES, c, h, w), dtype=np.uint8)
+    res = compare_with_finn(ctx.model, ModelWrapper(str(finn_path)), images)
+    if res.mismatches:
+        raise BuildError("golden model differs from FINN execution: "
+                         + "; ".join(res.mismatches[:3]))
+    from .runner import atomic_write_bytes
+    import io
+
+    buf = io.BytesIO()
+    np.savez_compressed(buf, images=images, **{f"out_{k}": v for k, v in res.outputs.items()})
+    atomic_write_bytes(ctx.out_dir / "golden" / "vectors.npz", buf.getvalue())
+    return StepOutcome("done", f"{VERIFY_FRAMES} frames, {res.streams_checked} streams equal "
+                       "code for code", {"frames": VERIFY_FRAMES,
+                                         "streams_checked": res.streams_checked})
+
+
+def step_report(ctx: BuildContext) -> StepOutcome:
+    from .report import hardware_report
+
+    ctx.results.update(hardware_report(ctx.model, ctx.board))
+    ctx.model.save(ctx.out_dir / "hw_graph.onnx")
+    r = ctx.results
+    return StepOutcome("done", f"{r['cycles_per_frame']} cycles/frame, "
+                       f"{r['fps_estimate']:.1f} FPS at {ctx.board.clock_mhz:g} MHz (estimate)")
 
 
 STEPS: list[Step] = [
@@ -65,5 +176,17 @@ STEPS: list[Step] = [
          doc="weights vs the board's on-chip RAM"),
     Step("export_qonnx", step_export_qonnx, doc="Brevitas -> QONNX, cleaned"),
     Step("convert_to_finn", step_convert_to_finn, doc="QONNX -> FINN-ONNX (MultiThreshold)"),
+    Step("lower_to_hw", step_lower_to_hw, graph="hw",
+         doc="FINN graph -> hardware layers, float chains -> exact integer thresholds"),
+    Step("streamline", step_streamline, graph="hw",
+         doc="thresholds into MVTUs and saturating adds"),
+    Step("insert_duplicates", step_insert_duplicates, graph="hw", doc="fan-out of skip links"),
+    Step("fold", step_fold, graph="hw", doc="PE/SIMD per layer for the board and target"),
+    Step("fifo_depths", step_fifo_depths, graph="hw",
+         doc="FIFO depths that keep the joins deadlock-free"),
+    Step("verify_golden", step_verify_golden, saves_graph=False,
+         doc="golden model == FINN execution, code for code"),
+    Step("report", step_report, saves_graph=False,
+         doc="cycles, FPS and resources per layer; hw_graph.onnx"),
 ]
 

@@ -94,6 +94,13 @@ class Layer:
             lanes *= self.fold(node, p)
         return math.ceil(self.work(node, g) / lanes)
 
+    def pixel_dependencies(self, node, g) -> list[np.ndarray]:
+        """Per input: for every output pixel (raster order), the index of the last input
+        pixel it needs. Pixel-wise layers need the same pixel; windows and resamplers
+        override this. Read by the FIFO-depth analysis."""
+        n = g.tensors[node.outputs[0]].pixels
+        return [np.arange(n) for _ in node.inputs]
+
     def estimate(self, node, g) -> Resources:
         bits = bitwidth(g, node.outputs[0])
         pe = self.fold(node, "pe")

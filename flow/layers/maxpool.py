@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .base import Layer
 from .base import Resources
 from .base import bitwidth
@@ -18,6 +20,13 @@ class MaxPool(Layer):
         k = int(node.attrs["kernel"])
         n, h, w, c = x.shape
         return [x[:, :h // k * k, :w // k * k].reshape(n, h // k, k, w // k, k, c).max((2, 4))]
+
+    def pixel_dependencies(self, node, g):
+        k = int(node.attrs["kernel"])
+        w = g.tensors[node.inputs[0]].shape[1]
+        oh, ow, _ = g.tensors[node.outputs[0]].shape
+        oy, ox = np.divmod(np.arange(oh * ow), ow)
+        return [(oy * k + k - 1) * w + ox * k + k - 1]
 
     def work(self, node, g):
         t = g.tensors[node.inputs[0]]

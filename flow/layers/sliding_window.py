@@ -32,6 +32,16 @@ class SlidingWindow(Layer):
         n, oh, ow, c = win.shape[:4]
         return [np.ascontiguousarray(win.transpose(0, 1, 2, 4, 5, 3)).reshape(n, oh, ow, -1)]
 
+    def pixel_dependencies(self, node, g):
+        k, s = int(node.attrs["kernel"]), int(node.attrs["stride"])
+        top, left = int(node.attrs["pad"][0]), int(node.attrs["pad"][1])
+        h, w, _ = g.tensors[node.inputs[0]].shape
+        oh, ow, _ = g.tensors[node.outputs[0]].shape
+        oy, ox = np.divmod(np.arange(oh * ow), ow)
+        y = np.clip(oy * s + k - 1 - top, 0, h - 1)
+        x = np.clip(ox * s + k - 1 - left, 0, w - 1)
+        return [y * w + x]
+
     def fold_space(self, node, g):
         return {"simd": divisors(g.tensors[node.inputs[0]].channels)}
 

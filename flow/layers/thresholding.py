@@ -34,8 +34,9 @@ def thresholds_cost(node, g, acc_bits: int, pe: int, channels: int) -> Resources
     if T is None:
         return Resources()
     levels = T.shape[1]
-    mem = memory(levels * acc_bits, math.ceil(channels / pe), pe) if levels > 1 else \
-        memory(acc_bits, math.ceil(channels / pe), pe)
+    # Binary search: stage s of the pipeline reads one of 2**s thresholds per channel, so a
+    # lane stores all `levels` thresholds of its channels, `acc_bits` wide.
+    mem = memory(acc_bits, math.ceil(channels / pe) * levels, pe)
     return mem + Resources(lut=pe * comparators(acc_bits, levels),
                            ff=pe * (acc_bits + 8) * math.ceil(math.log2(levels + 1)))
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .base import Layer
 from .base import Resources
 from .base import bitwidth
@@ -16,6 +18,13 @@ class Upsample(Layer):
     def execute(self, node, g, inputs):
         f = int(node.attrs["factor"])
         return [inputs[0].repeat(f, axis=1).repeat(f, axis=2)]
+
+    def pixel_dependencies(self, node, g):
+        f = int(node.attrs["factor"])
+        w = g.tensors[node.inputs[0]].shape[1]
+        oh, ow, _ = g.tensors[node.outputs[0]].shape
+        oy, ox = np.divmod(np.arange(oh * ow), ow)
+        return [(oy // f) * w + ox // f]
 
     def estimate(self, node, g):
         pe = self.fold(node, "pe")
