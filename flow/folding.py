@@ -1,8 +1,8 @@
 """Folding: PE/SIMD per layer, chosen from the board's resources and a target frame rate.
 
 The dataflow's frame period is the cycles of its slowest layer. For a target period T, every
-layer gets the least parallelism (PE x SIMD lanes) whose cycles are <= T, so no layer is
-folded less than it needs. Without a target, the fastest T whose estimated LUT, BRAM and DSP
+layer gets the least parallelism (PE x SIMD lanes) whose cycles are <= T, or up to twice that
+where it saves block RAM, so no layer is much faster than it needs to be. Without a target, the fastest T whose estimated LUT, BRAM and DSP
 use stay within the budget (85 % of LUT and BRAM, all DSPs) is found by bisection on T.
 """
 from __future__ import annotations
@@ -14,7 +14,11 @@ from dataclasses import dataclass
 from .boards import Board
 from .hwgraph import HwGraph
 from .layers import Resources
+from .fifo_depths import fifo_depths
+from .hwtransforms import stream_pe
 from .layers import layer_of
+from .layers.base import bitwidth
+from .layers.fifo import fifo_resources
 
 UTILIZATION_BUDGET = 0.85
 
@@ -40,27 +44,53 @@ def _combos(layer, node, g):
     return combos
 
 
+# A layer may get up to this many times the lanes it needs, if that saves block RAM (wider
+# weight words pack BRAMs better); never more.
+MAX_EXTRA_LANES = 2
+
+
 def fold_to_cycles(g: HwGraph, target: int) -> None:
-    """Give every layer the least parallelism that meets `target` cycles (or its most)."""
+    """Give every layer the least parallelism that meets `target` cycles (or its most);
+    among foldings with at most MAX_EXTRA_LANES times that parallelism, the one with the
+    fewest block RAMs."""
     for node in g.nodes:
         layer = layer_of(node)
         if not layer.fold_params:
             continue
-        choice = None
-        for c in _combos(layer, node, g):
+        combos = _combos(layer, node, g)
+        meeting = []
+        for c in combos:
             node.attrs.update(c)
             if layer.cycles(node, g) <= target:
-                choice = c
+                meeting.append(c)
+        if not meeting:   # cannot reach the target: fully parallel
+            node.attrs.update(combos[-1])
+            continue
+        least = math.prod(meeting[0].values())
+        best, best_key = None, None
+        for c in meeting:
+            lanes = math.prod(c.values())
+            if lanes > MAX_EXTRA_LANES * least:
                 break
-        if choice is None:   # cannot reach the target: fully parallel
-            choice = _combos(layer, node, g)[-1]
-        node.attrs.update(choice)
+            node.attrs.update(c)
+            key = (layer.estimate(node, g).bram36, lanes)
+            if best_key is None or key < best_key:
+                best, best_key = c, key
+        node.attrs.update(best)
 
 
 def estimate(g: HwGraph) -> Resources:
+    """All layers; and, while the graph has no FIFO layers yet, the FIFOs that the
+    deadlock analysis will insert at this folding (their size depends on it)."""
     total = Resources()
     for n in g.nodes:
         total = total + layer_of(n).estimate(n, g)
+    if not any(n.kind == "fifo" for n in g.nodes):
+        depths, _ = fifo_depths(g)
+        for name, depth in depths.items():
+            t = g.tensors[name]
+            total = total + fifo_resources(bitwidth(g, name), t.channels, stream_pe(g, name),
+                                           depth)
     return total
 
 

@@ -145,6 +145,13 @@ class InsertDuplicateStreams(Transformation):
         return False
 
 
+def stream_pe(g: HwGraph, name: str) -> int:
+    """Values per word on a stream: its producer's PE where that divides the channels."""
+    p = g.producer(name)
+    pe = int(p.attrs.get("pe", 1)) if p is not None else 1
+    return pe if g.tensors[name].channels % pe == 0 else 1
+
+
 class InsertFIFOs(Transformation):
     """A FIFO on every stream whose depth (in pixels) is given in `depths` {stream: depth}."""
 
@@ -159,13 +166,65 @@ class InsertFIFOs(Transformation):
             for r in g.consumers(name):
                 r.inputs = [o if i == name else i for i in r.inputs]
             g.add_node(HwNode(g.fresh_name(f"fifo_{name}"), "fifo", [name], [o],
-                              {"depth": int(depth)}))
+                              {"depth": int(depth), "pe": stream_pe(g, name)}))
         changed = bool(self.depths)
         self.depths = {}
         return changed
 
 
+class ThresholdsToRequant(Transformation):
+    """An MVTU's many-level thresholds (an 8-bit requantizer: 255 per channel) become the
+    two-piece affine requantizer where that reproduces them on every accumulator value,
+    with the fewest fraction bits that do (so the multiplier fits one DSP)."""
+
+    MIN_LEVELS = 16      # below this, thresholds are as cheap as a multiplier
+
+    def apply(self, g):
+        from .requant_fit import SHIFT
+        from .requant_fit import fit_requant
+
+        changed = False
+        for n in g.nodes:
+            T = n.arrays.get("thresholds")
+            if n.kind not in ("xnor_mvtu", "int_mvtu") or T is None \
+                    or T.shape[1] < self.MIN_LEVELS:
+                continue
+            if n.kind == "xnor_mvtu":
+                dom = np.arange(0, n.arrays["weights"].shape[1] + 1, dtype=np.int64)
+            else:
+                lo, hi = self._acc_range(n, g)
+                if hi - lo + 1 > CHECK_RANGE_MAX:
+                    continue
+                dom = np.arange(lo, hi + 1, dtype=np.int64)
+            base = int(n.attrs["base"])
+            table = apply_thresholds(np.broadcast_to(dom[:, None], (dom.size, T.shape[0])), T,
+                                     n.arrays["flip"], base).T
+            lo_out, hi_out = base, base + T.shape[1]
+            for shift in range(8, SHIFT + 1, 2):
+                fit = fit_requant(dom, table, lo_out, hi_out, shift=shift)
+                if fit is not None:
+                    break
+            if fit is None:
+                continue
+            for k in ("thresholds", "flip"):
+                del n.arrays[k]
+            del n.attrs["base"]
+            n.arrays["rq_mul"], n.arrays["rq_add"], n.arrays["rq_split"] = fit
+            n.attrs.update(rq_shift=shift, out_min=lo_out, out_max=hi_out)
+            changed = True
+        return changed
+
+    @staticmethod
+    def _acc_range(n, g):
+        from .layers.int_mvtu import accumulator_range
+
+        lo, hi = g.tensors[n.inputs[0]].code_range()
+        a, b = accumulator_range(n.arrays["weights"], lo, hi)
+        return int(a.min()), int(b.max())
+
+
 def streamline(g: HwGraph) -> HwGraph:
-    """Fold every threshold unit that can be folded into its producer."""
+    """Fold every threshold unit that can be folded into its producer, and give the MVTUs
+    the compact requantizer where it is exact."""
     return apply_all(g, [RemoveIdentityThresholds(), AbsorbThresholdsIntoMVTU(),
-                         AbsorbClipIntoAdd()])
+                         AbsorbClipIntoAdd(), ThresholdsToRequant()])

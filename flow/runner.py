@@ -55,6 +55,7 @@ class Step:
     saves_graph: bool = True
     doc: str = ""
     graph: str = "finn"              # what its checkpoint holds: "finn" (ONNX) or "hw" (HwGraph)
+    artifacts: tuple[str, ...] = ()  # files/folders (globs) it writes besides its checkpoint
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -93,12 +94,29 @@ def resume_graph(ctx: BuildContext, steps: list[Step], first: Step) -> None:
             return
 
 
+def remove_outputs(ctx: BuildContext, selected: list[Step]) -> None:
+    """Delete what the steps about to run wrote last time, so that a build that fails
+    midway never leaves an older result looking like this run's."""
+    import shutil
+
+    for step in selected:
+        paths = [ctx.intermediate_dir / f"{step.name}.onnx"]
+        for pattern in step.artifacts:
+            paths += list(ctx.out_dir.glob(pattern))
+        for p in paths:
+            if p.is_dir():
+                shutil.rmtree(p)
+            elif p.exists():
+                p.unlink()
+
+
 def run_steps(ctx: BuildContext, steps: list[Step], selected: list[Step],
               console) -> list[dict]:
     """Run `selected` in order; stop at the first failure. Returns the steps' records."""
     records = []
     if selected and selected[0] is not steps[0]:
         resume_graph(ctx, steps, selected[0])
+    remove_outputs(ctx, selected)
     for i, step in enumerate(selected, 1):
         console.print(f"[bold cyan][{i}/{len(selected)}][/] {step.name}: {step.doc}")
         t0 = time.perf_counter()

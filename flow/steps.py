@@ -43,8 +43,9 @@ def step_export_qonnx(ctx: BuildContext) -> StepOutcome:
     return StepOutcome("done", f"wrote {path.name}", {"artifact": path.name})
 
 
-def step_convert_to_finn(ctx: BuildContext) -> StepOutcome:
-    """QONNX Quant/BipolarQuant nodes -> FINN MultiThreshold + scale Mul/Add."""
+def convert_to_finn(model):
+    """QONNX Quant/BipolarQuant nodes -> FINN MultiThreshold + scale Mul/Add (FINN's
+    ConvertQONNXtoFINN), shapes and datatypes inferred, every node uniquely named."""
     from finn.transformation.qonnx.convert_qonnx_to_finn import ConvertQONNXtoFINN
     from qonnx.transformation.general import GiveUniqueNodeNames
     from qonnx.transformation.infer_datatypes import InferDataTypes
@@ -53,10 +54,14 @@ def step_convert_to_finn(ctx: BuildContext) -> StepOutcome:
     with warnings.catch_warnings():
         # qonnx's layout inference notes that it takes 4D tensors as NCHW, which ours are.
         warnings.filterwarnings("ignore", message="Assuming 4D input is NCHW")
-        ctx.model = ctx.model.transform(ConvertQONNXtoFINN())
-        ctx.model = ctx.model.transform(InferShapes()).transform(InferDataTypes())
+        model = model.transform(ConvertQONNXtoFINN())
+        model = model.transform(InferShapes()).transform(InferDataTypes())
         # unique node names, so that every later message can name the node at fault
-        ctx.model = ctx.model.transform(GiveUniqueNodeNames())
+        return model.transform(GiveUniqueNodeNames())
+
+
+def step_convert_to_finn(ctx: BuildContext) -> StepOutcome:
+    ctx.model = convert_to_finn(ctx.model)
     ops: dict[str, int] = {}
     for n in ctx.model.graph.node:
         ops[n.op_type] = ops.get(n.op_type, 0) + 1
@@ -174,7 +179,8 @@ def step_report(ctx: BuildContext) -> StepOutcome:
 STEPS: list[Step] = [
     Step("check_fit", step_check_fit, saves_graph=False,
          doc="weights vs the board's on-chip RAM"),
-    Step("export_qonnx", step_export_qonnx, doc="Brevitas -> QONNX, cleaned"),
+    Step("export_qonnx", step_export_qonnx, doc="Brevitas -> QONNX, cleaned",
+         artifacts=("*.qonnx.onnx",)),
     Step("convert_to_finn", step_convert_to_finn, doc="QONNX -> FINN-ONNX (MultiThreshold)"),
     Step("lower_to_hw", step_lower_to_hw, graph="hw",
          doc="FINN graph -> hardware layers, float chains -> exact integer thresholds"),
@@ -184,9 +190,9 @@ STEPS: list[Step] = [
     Step("fold", step_fold, graph="hw", doc="PE/SIMD per layer for the board and target"),
     Step("fifo_depths", step_fifo_depths, graph="hw",
          doc="FIFO depths that keep the joins deadlock-free"),
-    Step("verify_golden", step_verify_golden, saves_graph=False,
+    Step("verify_golden", step_verify_golden, saves_graph=False, artifacts=("golden",),
          doc="golden model == FINN execution, code for code"),
-    Step("report", step_report, saves_graph=False,
+    Step("report", step_report, saves_graph=False, artifacts=("hw_graph.onnx",),
          doc="cycles, FPS and resources per layer; hw_graph.onnx"),
 ]
 

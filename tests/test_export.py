@@ -13,26 +13,9 @@ from onnx import numpy_helper
 
 from brevitas_models import PRESETS, build_model, get_preset
 from brevitas_models.export import ExportError, execute_qonnx, export_qonnx
+from modelutil import uint8_images
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def calibrated_model(name: str, seed: int = 0):
-    """A model whose BN statistics and residual scale are no longer at their init values."""
-    cfg = get_preset(name)
-    torch.manual_seed(seed)
-    m = build_model(cfg)
-    m.train()
-    with torch.no_grad():
-        for _ in range(2):
-            m(torch.rand(2, cfg.in_channels, cfg.input_size, cfg.input_size))
-    return m.eval(), cfg
-
-
-def uint8_images(cfg, n: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    img = rng.integers(0, 256, (n, cfg.in_channels, cfg.input_size, cfg.input_size))
-    return (img / 255.0).astype(np.float32)
 
 
 def initializer(graph, name):
@@ -43,9 +26,9 @@ def initializer(graph, name):
 
 
 @pytest.mark.parametrize("name", list(PRESETS))
-def test_export_matches_pytorch(name, tmp_path):
-    m, cfg = calibrated_model(name)
-    path = export_qonnx(m, cfg, tmp_path / f"{name}.onnx")
+def test_export_matches_pytorch(name, preset_artifacts):
+    a = preset_artifacts(name)
+    m, cfg, path = a.model, a.cfg, a.qonnx
     graph = onnx.load(path).graph
     ops = {n.op_type for n in graph.node}
     assert {"Quant", "BipolarQuant", "Conv"} <= ops

@@ -26,21 +26,19 @@ class Resources:
 
 # A memory smaller than this many bits goes to LUTRAM (64 bits per LUT), as synthesis does.
 LUTRAM_MAX_BITS = 4096
-# (width, depth) shapes of one 36 Kbit block RAM (7-series / UltraScale+ true dual port).
-BRAM36_SHAPES = ((1, 32768), (2, 16384), (4, 8192), (9, 4096), (18, 2048), (36, 1024),
-                 (72, 512))
+# (width, depth) shapes of one 18 Kbit block RAM half (7-series / UltraScale+); a BRAM36 is
+# two of them.
+BRAM18_SHAPES = ((1, 16384), (2, 8192), (4, 4096), (9, 2048), (18, 1024), (36, 512))
 
 
 def memory(width: int, depth: int, banks: int = 1) -> Resources:
-    """`banks` independent memories of `depth` words of `width` bits: BRAM36 or LUTRAM."""
+    """`banks` independent memories of `depth` words of `width` bits: BRAM or LUTRAM."""
     if width <= 0 or depth <= 0 or banks <= 0:
         return Resources()
     if width * depth <= LUTRAM_MAX_BITS:
         return Resources(lut=banks * math.ceil(width * depth / 64) + banks * width // 4)
-    per_bank = min(math.ceil(width / w) * math.ceil(depth / d) for w, d in BRAM36_SHAPES)
-    # A bank that needs at most half a BRAM36 in depth fits an 18 Kbit BRAM.
-    half = width * depth <= 18 * 1024 and per_bank == 1
-    return Resources(bram36=banks * (0.5 if half else per_bank))
+    halves = min(math.ceil(width / w) * math.ceil(depth / d) for w, d in BRAM18_SHAPES)
+    return Resources(bram36=banks * halves / 2)
 
 
 def comparators(bits: int, levels: int) -> int:

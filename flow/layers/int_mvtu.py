@@ -14,8 +14,8 @@ from .base import Resources
 from .base import bitwidth
 from .base import divisors
 from .base import memory
-from .thresholding import apply_thresholds
-from .thresholding import thresholds_cost
+from .requant import apply_output_stage
+from .requant import output_stage_cost
 
 
 def accumulator_range(weights: np.ndarray, lo: np.ndarray, hi: np.ndarray):
@@ -31,11 +31,7 @@ class IntMVTU(Layer):
 
     def execute(self, node, g, inputs):
         w = node.arrays["weights"].astype(np.int64)
-        acc = inputs[0].astype(np.int64) @ w.T
-        if "thresholds" in node.arrays:
-            acc = apply_thresholds(acc, node.arrays["thresholds"], node.arrays["flip"],
-                                   int(node.attrs["base"]))
-        return [acc]
+        return [apply_output_stage(node, inputs[0].astype(np.int64) @ w.T)]
 
     def fold_space(self, node, g):
         cout, k = node.arrays["weights"].shape
@@ -49,8 +45,8 @@ class IntMVTU(Layer):
         cout, k = node.arrays["weights"].shape
         pe, simd = self.fold(node, "pe"), self.fold(node, "simd")
         abits = bitwidth(g, node.inputs[0])
-        acc = 32 if "thresholds" not in node.arrays else 24
+        acc = 32 if "thresholds" not in node.arrays and "rq_mul" not in node.arrays else 24
         lanes = Resources(lut=pe * (simd * 2 + acc), ff=pe * (acc + simd * 16), dsp=pe * simd)
         weights = memory(simd * 8, (cout // pe) * (k // simd), pe)
         return (Resources(lut=200 + 4 * simd * abits, ff=300) + lanes + weights
-                + thresholds_cost(node, g, acc, pe, cout))
+                + output_stage_cost(node, g, acc, pe, cout))

@@ -2,8 +2,9 @@
 
 Input: bit vectors of length K (bit 1 = +1), one per output pixel (from the sliding window).
 Weights: bits [C_out, K]. The +-1 dot product is 2P - K with P = popcount(xnor(x, w)); the
-unit emits P through its thresholds (BN, alpha, PReLU and the requantizer folded in) or,
-without thresholds, P itself. Folding: PE output channels and SIMD input bits per cycle.
+unit emits P through its output stage (BN, alpha, PReLU and the requantizer folded into
+thresholds or the two-piece requantizer, flow/layers/requant.py) or, without one, P itself.
+Folding: PE output channels and SIMD input bits per cycle.
 The golden model packs the bits into uint64 words and counts with numpy's bitwise_count.
 """
 from __future__ import annotations
@@ -16,8 +17,8 @@ from .base import Layer
 from .base import Resources
 from .base import divisors
 from .base import memory
-from .thresholding import apply_thresholds
-from .thresholding import thresholds_cost
+from .requant import apply_output_stage
+from .requant import output_stage_cost
 
 
 def pack_bits(bits: np.ndarray) -> np.ndarray:
@@ -51,11 +52,7 @@ class XnorMVTU(Layer):
     fold_params = ("pe", "simd")
 
     def execute(self, node, g, inputs):
-        p = xnor_popcount(inputs[0], node.arrays["weights"])
-        if "thresholds" in node.arrays:
-            p = apply_thresholds(p, node.arrays["thresholds"], node.arrays["flip"],
-                                 int(node.attrs["base"]))
-        return [p]
+        return [apply_output_stage(node, xnor_popcount(inputs[0], node.arrays["weights"]))]
 
     def fold_space(self, node, g):
         cout, k = node.arrays["weights"].shape
@@ -74,4 +71,4 @@ class XnorMVTU(Layer):
         lanes = Resources(lut=pe * (simd + 2 * acc), ff=pe * (acc + simd // 2))
         weights = memory(simd, (cout // pe) * (k // simd), pe)
         return (Resources(lut=150, ff=200) + lanes + weights
-                + thresholds_cost(node, g, acc, pe, cout))
+                + output_stage_cost(node, g, acc, pe, cout))

@@ -1,0 +1,45 @@
+"""Session-wide cache of each preset's model, QONNX export and FINN graph: exporting and
+converting a paper-size network takes minutes, so every test file shares one of each."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from modelutil import calibrated_model
+
+
+@pytest.fixture(scope="session")
+def preset_artifacts(tmp_path_factory):
+    cache: dict[str, SimpleNamespace] = {}
+
+    def get(name: str) -> SimpleNamespace:
+        if name not in cache:
+            from brevitas_models.export import export_qonnx
+
+            m, cfg = calibrated_model(name)
+            d = tmp_path_factory.mktemp(name)
+            cache[name] = SimpleNamespace(name=name, model=m, cfg=cfg, dir=d,
+                                          qonnx=export_qonnx(m, cfg, d / f"{name}.qonnx.onnx"),
+                                          finn_path=None)
+        return cache[name]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def finn_graph(preset_artifacts):
+    """The preset's graph after the flow's convert_to_finn step (a fresh ModelWrapper)."""
+    def get(name: str):
+        from qonnx.core.modelwrapper import ModelWrapper
+
+        from flow.steps import convert_to_finn
+
+        a = preset_artifacts(name)
+        if a.finn_path is None:
+            path = a.dir / f"{name}.finn.onnx"
+            convert_to_finn(ModelWrapper(str(a.qonnx))).save(str(path))
+            a.finn_path = path
+        return ModelWrapper(str(a.finn_path))
+
+    return get

@@ -1,0 +1,146 @@
+"""FINN graph -> hardware graph: the golden model equals FINN/qonnx execution of the FINN
+graph (every stream, code for code) and the Brevitas model (the heatmap layer's integer
+accumulators), for every preset; bad graphs are refused naming the node."""
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from brevitas_models import PRESETS
+from flow import golden
+from flow.hwgraph import HwGraph
+from flow.hwtransforms import (AbsorbClipIntoAdd, AbsorbThresholdsIntoMVTU,
+                               InsertDuplicateStreams, RemoveIdentityThresholds, apply_all,
+                               streamline)
+from flow.lower import LoweringError, lower_to_hw
+from flow.verify import compare_with_finn
+from modelutil import uint8_batch
+
+PAPER = [p for p in PRESETS if p.endswith("-paper")]
+
+
+def hardware_graph(finn_model):
+    low = lower_to_hw(finn_model)
+    g = low.graph
+    g.meta["probes"] = {k: list(v) for k, v in low.probes.items()}
+    streamline(g)
+    apply_all(g, [InsertDuplicateStreams()])
+    g.check()
+    return g
+
+
+@pytest.mark.parametrize("name", [pytest.param(p, marks=pytest.mark.slow) if p in PAPER else p
+                                  for p in PRESETS])
+def test_golden_equals_finn_and_brevitas(name, preset_artifacts, finn_graph):
+    art = preset_artifacts(name)
+    finn = finn_graph(name)
+    g = hardware_graph(finn)
+    kinds = g.count_kinds()
+    assert kinds["xnor_mvtu"] >= 10 and kinds["int_mvtu"] >= 2
+    # every requantizer and BN/PReLU chain became integer thresholds: no float left
+    assert set(kinds) <= {"threshold", "sliding_window", "xnor_mvtu", "int_mvtu", "maxpool",
+                          "upsample", "concat", "add", "duplicate", "slice_channels"}
+
+    images = uint8_batch(art.cfg, 1 if name in PAPER else 2, seed=1)
+    res = compare_with_finn(g, finn, images)
+    assert not res.mismatches, res.mismatches[:3]
+    assert res.streams_checked >= kinds["xnor_mvtu"]
+
+    (out,) = g.outputs
+    with torch.no_grad():
+        ref = art.model(torch.from_numpy((images / 255.0).astype(np.float32))).numpy()
+    dq = g.dequant[out]
+    heat = golden.dequantize(g, out, res.outputs[out])
+    np.testing.assert_allclose(heat, ref, rtol=1e-4, atol=1e-5 * np.abs(ref).max())
+    acc_ref = (ref.transpose(0, 2, 3, 1) - dq["bias"]) / dq["scale"]
+    np.testing.assert_array_equal(np.rint(acc_ref), res.outputs[out])
+
+
+@pytest.fixture(scope="module")
+def tiny(finn_graph):
+    return finn_graph("hg-hpm-tiny")
+
+
+def test_streamline_keeps_the_function_and_folds_thresholds(tiny):
+    low = lower_to_hw(tiny)
+    g = low.graph
+    x = golden.images_to_stream(uint8_batch(PRESETS["hg-hpm-tiny"], 2, seed=3))
+    before = golden.execute(g, {"input": x})
+    n_thr = g.count_kinds()["threshold"]
+    streamline(g)
+    after = golden.execute(g, {"input": x})
+    assert list(before) == list(after)
+    for k in before:
+        np.testing.assert_array_equal(before[k], after[k])
+    kinds = g.count_kinds()
+    # input quantizer dropped; each conv's requantizer in its MVTU; each residual add saturates
+    assert kinds["threshold"] < n_thr - kinds["xnor_mvtu"]
+    for n in g.nodes:
+        if n.kind in ("xnor_mvtu", "int_mvtu") and n.outputs[0] not in g.outputs:
+            assert "thresholds" in n.arrays, n.name
+    assert not any(t.apply(g) for t in (RemoveIdentityThresholds(), AbsorbClipIntoAdd(),
+                                        AbsorbThresholdsIntoMVTU()))
+
+
+def test_hw_graph_survives_onnx_round_trip(tiny, tmp_path):
+    g = hardware_graph(tiny)
+    g.save(tmp_path / "hw.onnx")
+    g2 = HwGraph.load(tmp_path / "hw.onnx")
+    onnx.checker.check_model(onnx.load(tmp_path / "hw.onnx"))
+    x = golden.images_to_stream(uint8_batch(PRESETS["hg-hpm-tiny"], 1, seed=4))
+    a, b = golden.execute(g, {"input": x}), golden.execute(g2, {"input": x})
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+    assert g2.count_kinds() == g.count_kinds()
+    np.testing.assert_array_equal(g2.dequant[g2.outputs[0]]["scale"],
+                                  g.dequant[g.outputs[0]]["scale"])
+
+
+def _first(model, op_type, pred=lambda n: True):
+    return next(n for n in model.graph.node if n.op_type == op_type and pred(n))
+
+
+def test_unsupported_op_is_named(tiny):
+    node = _first(tiny, "PRelu")
+    node.op_type = "Tanh"
+    del node.input[1:]
+    with pytest.raises(LoweringError, match=rf"node '{node.name}' \(Tanh\): not supported"):
+        lower_to_hw(tiny)
+
+
+def test_non_binary_weights_on_binary_activations_are_named(tiny):
+    conv = _first(tiny, "Conv", lambda n: tiny.get_tensor_datatype(n.input[0]).name == "BIPOLAR")
+    w = tiny.get_initializer(conv.input[1])
+    tiny.set_initializer(conv.input[1], w * 0.5)
+    with pytest.raises(LoweringError, match=rf"node '{conv.name}' \(Conv\): .*not \+-1"):
+        lower_to_hw(tiny)
+
+
+def test_zero_padding_of_binary_activations_is_refused(tiny):
+    pad = _first(tiny, "Pad")
+    tiny.set_initializer(pad.input[2], np.zeros((), dtype=np.float32))
+    with pytest.raises(LoweringError, match=rf"node '{pad.name}' \(Pad\).*has no zero"):
+        lower_to_hw(tiny)
+
+
+def test_negative_prelu_slope_is_refused_naming_the_node(tiny):
+    mt_after = {}
+    prelu = _first(tiny, "PRelu")
+    slope = tiny.get_initializer(prelu.input[1])
+    tiny.set_initializer(prelu.input[1], -np.ones_like(slope))
+    for n in tiny.graph.node:
+        if n.op_type == "MultiThreshold" and n.input[0] == prelu.output[0]:
+            mt_after = n
+    with pytest.raises(LoweringError, match=rf"node '{mt_after.name}'.*not monotone"):
+        lower_to_hw(tiny)
+
+
+def test_two_graph_inputs_are_refused(tiny):
+    extra = onnx.helper.make_tensor_value_info("extra", onnx.TensorProto.FLOAT, [1, 3, 4, 4])
+    tiny.graph.input.append(extra)
+    with pytest.raises(LoweringError, match="2 inputs"):
+        lower_to_hw(tiny)
+
+
