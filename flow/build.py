@@ -106,7 +106,7 @@ def main(argv=None) -> int:
     # A report from an earlier run must not make this folder look complete if we fail.
     report_path.unlink(missing_ok=True)
     ctx = BuildContext(cfg=cfg, board=board, out_dir=out, weights=weights,
-                       torch_model=torch_model, target_fps=args.target_fps)
+                       torch_model=torch_model, target_fps=args.target_fps, console=console)
     console.print(f"[bold]Building[/] {cfg.name} for {board.name} ({board.part}, "
                   f"{board.clock_mhz:g} MHz) into {out}")
     t0 = time.perf_counter()

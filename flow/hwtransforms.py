@@ -69,25 +69,37 @@ class RemoveIdentityThresholds(Transformation):
         return False
 
 
+def _sole_reader_of(g: HwGraph, n: HwNode, kinds: tuple[str, ...]) -> HwNode | None:
+    """The producer of n's input if it is of one of `kinds` and n is its stream's only reader."""
+    p = g.producer(n.inputs[0])
+    if p is None or p.kind not in kinds or len(g.consumers(n.inputs[0])) != 1 \
+            or n.inputs[0] in g.outputs:
+        return None
+    return p
+
+
+def _absorb(g: HwGraph, producer: HwNode, n: HwNode) -> None:
+    """`producer` now writes n's output itself; n and the stream between them go."""
+    del g.tensors[producer.outputs[0]]
+    producer.outputs = [n.outputs[0]]
+    g.nodes.remove(n)
+
+
 class AbsorbThresholdsIntoMVTU(Transformation):
     """MVTU -> threshold becomes one matrix-vector-threshold unit when the accumulator stream
     has no other reader."""
 
     def apply(self, g):
         for n in g.nodes:
-            if n.kind != "threshold":
-                continue
-            p = g.producer(n.inputs[0])
-            if p is None or p.kind not in ("xnor_mvtu", "int_mvtu") or "thresholds" in p.arrays \
-                    or len(g.consumers(n.inputs[0])) != 1 or n.inputs[0] in g.outputs:
+            p = _sole_reader_of(g, n, ("xnor_mvtu", "int_mvtu")) if n.kind == "threshold" \
+                else None
+            if p is None or "thresholds" in p.arrays:
                 continue
             p.arrays["thresholds"] = n.arrays["thresholds"]
             p.arrays["flip"] = n.arrays["flip"]
             p.attrs["base"] = n.attrs["base"]
             p.attrs["source"] = f"{p.attrs.get('source', '')}+{n.attrs.get('source', '')}"
-            del g.tensors[p.outputs[0]]
-            p.outputs = [n.outputs[0]]
-            g.nodes.remove(n)
+            _absorb(g, p, n)
             return True
         return False
 
@@ -98,13 +110,8 @@ class AbsorbClipIntoAdd(Transformation):
 
     def apply(self, g):
         for n in g.nodes:
-            if n.kind != "threshold":
-                continue
-            p = g.producer(n.inputs[0])
-            if p is None or p.kind != "add" or len(g.consumers(n.inputs[0])) != 1 \
-                    or n.inputs[0] in g.outputs:
-                continue
-            f = _threshold_function(n, g)
+            p = _sole_reader_of(g, n, ("add",)) if n.kind == "threshold" else None
+            f = _threshold_function(n, g) if p is not None else None
             if f is None:
                 continue
             dom, out = f
@@ -112,9 +119,7 @@ class AbsorbClipIntoAdd(Transformation):
             if not np.array_equal(out, np.broadcast_to(np.clip(dom, lo, hi), out.shape)):
                 continue
             p.attrs["out_min"], p.attrs["out_max"] = lo, hi
-            del g.tensors[p.outputs[0]]
-            p.outputs = [n.outputs[0]]
-            g.nodes.remove(n)
+            _absorb(g, p, n)
             return True
         return False
 

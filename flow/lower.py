@@ -106,8 +106,9 @@ class Lowering:
 
 
 class _Lowerer:
-    def __init__(self, model):
+    def __init__(self, model, on_node=None):
         self.m = model                 # qonnx ModelWrapper of the FINN graph
+        self.on_node = on_node or (lambda: None)
         self.g = HwGraph()
         self.views: dict[str, View] = {}
         self.absorbed: set[str] = set()
@@ -265,6 +266,7 @@ class _Lowerer:
                 raise self.err(node, "not supported by the hardware flow; supported ops: "
                                + ", ".join(SUPPORTED))
             getattr(self, f"on_{node.op_type}")(node)
+            self.on_node()
         for out in self.m.graph.output:
             self.finish_output(out.name)
         self.g.meta["source_input"] = {"name": gin, "encoding": "uint8 p as float p/255"}
@@ -543,12 +545,13 @@ class _Lowerer:
         self.g.dequant[v.hw] = {"source": name, "scale": scale, "bias": bias}
 
 
-def lower_to_hw(model) -> Lowering:
-    """The hardware graph of a FINN-ONNX model (qonnx ModelWrapper), with probes."""
+def lower_to_hw(model, on_node=None) -> Lowering:
+    """The hardware graph of a FINN-ONNX model (qonnx ModelWrapper), with probes.
+    `on_node()` is called after each FINN node (progress)."""
     from qonnx.transformation.infer_shapes import InferShapes
 
     model = model.transform(InferShapes())
     if len(model.graph.input) != 1:
         raise LoweringError(f"the graph has {len(model.graph.input)} inputs; the accelerator "
                             "takes one image stream")
-    return _Lowerer(model).run()
+    return _Lowerer(model, on_node).run()

@@ -9,12 +9,14 @@ from .folding import estimate
 from .folding import frame_cycles
 from .hwgraph import HwGraph
 from .layers import layer_of
+from .layers.base import check_fold
 
 
 def hardware_report(g: HwGraph, board: Board) -> dict:
     layers = []
     for n in g.nodes:
         layer = layer_of(n)
+        check_fold(layer, n, g)
         est = layer.estimate(n, g)
         rec = {"name": n.name, "op": n.kind, "pe": int(n.attrs.get("pe", 1)),
                "simd": int(n.attrs.get("simd", 1)), "cycles": int(layer.cycles(n, g)),

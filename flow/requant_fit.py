@@ -82,6 +82,26 @@ def _fit_piece(x: np.ndarray, y: np.ndarray, lo: int, hi: int, shift: int):
     return None
 
 
+def _knee_candidates(y: np.ndarray, limit: int) -> list[int]:
+    """Split indices to try: a PReLU's knee maps to code 0, so it lies at an end of the run of
+    zeros (the piece with the flat slope keeps the zeros): try both ends, working inwards,
+    then the ends of the domain."""
+    zeros = np.flatnonzero(y == 0)
+    if zeros.size:
+        z0, z1 = int(zeros[0]), int(zeros[-1]) + 1
+    else:   # no zero: the sign change
+        z0 = z1 = int(np.flatnonzero(np.sign(y) != np.sign(y[0]))[0]) if \
+            (np.sign(y) != np.sign(y[0])).any() else 0
+    out: list[int] = []
+    for i in range(z1 - z0 + 1):
+        for k in (z1 - i, z0 + i):
+            if k not in out:
+                out.append(k)
+        if len(out) >= limit:
+            break
+    return out + [k for k in (0, y.size) if k not in out]
+
+
 def fit_requant(domain: np.ndarray, table: np.ndarray, out_min: int, out_max: int,
                 shift: int = SHIFT, max_knees: int = 64):
     """Parameters (mul [C,2], add [C,2], split [C]) reproducing `table` [C, D] on `domain`,
@@ -95,13 +115,7 @@ def fit_requant(domain: np.ndarray, table: np.ndarray, out_min: int, out_max: in
         return None    # products would not fit comfortably in 64 bits
     for c in range(C):
         y = table[c]
-        # knee candidates: around where the output passes through zero; else the ends
-        near = np.flatnonzero(np.abs(y) <= 1)
-        cand = np.unique(np.concatenate([near, [0, y.size]])) if near.size else \
-            np.array([0, y.size])
-        if cand.size > max_knees:
-            cand = cand[np.linspace(0, cand.size - 1, max_knees).round().astype(int)]
-        for k in cand:
+        for k in _knee_candidates(y, max_knees):
             a = _fit_piece(domain[:k], y[:k], out_min, out_max, shift)
             if a is None:
                 continue

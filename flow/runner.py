@@ -41,11 +41,25 @@ class BuildContext:
     model: object | None = None      # the current graph: qonnx ModelWrapper, then HwGraph
     torch_model: object | None = None
     target_fps: float | None = None
+    console: object | None = None    # rich Console, for steps that show progress
     results: dict = field(default_factory=dict)   # steps' top-level report fields
 
     @property
     def intermediate_dir(self) -> Path:
         return self.out_dir / "intermediate_models"
+
+
+def progress(ctx: BuildContext, description: str, total: int):
+    """A transient rich progress bar for a long step (nothing when there is no console)."""
+    from rich.progress import BarColumn
+    from rich.progress import MofNCompleteColumn
+    from rich.progress import Progress
+    from rich.progress import TimeElapsedColumn
+
+    bar = Progress("    " + description, BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=ctx.console, transient=True, disable=ctx.console is None)
+    task = bar.add_task(description, total=total)
+    return bar, lambda n=1: bar.advance(task, n)
 
 
 @dataclass(frozen=True)

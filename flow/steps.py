@@ -7,6 +7,7 @@ from .runner import BuildContext
 from .runner import BuildError
 from .runner import Step
 from .runner import StepOutcome
+from .runner import progress
 
 # Weights stay on chip; leave headroom for line buffers, FIFOs and thresholds.
 ONCHIP_WEIGHT_BUDGET = 0.85
@@ -78,8 +79,10 @@ def step_lower_to_hw(ctx: BuildContext) -> StepOutcome:
     from .lower import LoweringError
     from .lower import lower_to_hw
 
+    bar, advance = progress(ctx, "lowering FINN nodes", len(ctx.model.graph.node))
     try:
-        low = lower_to_hw(ctx.model)
+        with bar:
+            low = lower_to_hw(ctx.model, advance)
     except LoweringError as e:
         raise BuildError(f"the FINN graph cannot be lowered to hardware: {e}") from None
     low.graph.meta["probes"] = {k: list(v) for k, v in low.probes.items()}
@@ -140,9 +143,12 @@ def step_verify_golden(ctx: BuildContext) -> StepOutcome:
     """The golden model against FINN/qonnx execution of the convert_to_finn graph, on random
     uint8 frames: every stream that holds a FINN tensor, code for code, and the outputs.
     Writes the frames and expected outputs to golden/vectors.npz for the backends."""
+    import io
+
     import numpy as np
     from qonnx.core.modelwrapper import ModelWrapper
 
+    from .runner import atomic_write_bytes
     from .verify import compare_with_finn
 
     finn_path = ctx.intermediate_dir / "convert_to_finn.onnx"
@@ -151,13 +157,12 @@ def step_verify_golden(ctx: BuildContext) -> StepOutcome:
     rng = np.random.default_rng(0)
     h, w, c = ctx.model.tensors[ctx.model.inputs[0]].shape
     images = rng.integers(0, 256, (VERIFY_FRAMES, c, h, w), dtype=np.uint8)
-    res = compare_with_finn(ctx.model, ModelWrapper(str(finn_path)), images)
+    bar, advance = progress(ctx, "FINN execution of random frames", VERIFY_FRAMES)
+    with bar:
+        res = compare_with_finn(ctx.model, ModelWrapper(str(finn_path)), images, advance)
     if res.mismatches:
         raise BuildError("golden model differs from FINN execution: "
                          + "; ".join(res.mismatches[:3]))
-    from .runner import atomic_write_bytes
-    import io
-
     buf = io.BytesIO()
     np.savez_compressed(buf, images=images, **{f"out_{k}": v for k, v in res.outputs.items()})
     atomic_write_bytes(ctx.out_dir / "golden" / "vectors.npz", buf.getvalue())
@@ -167,9 +172,13 @@ def step_verify_golden(ctx: BuildContext) -> StepOutcome:
 
 
 def step_report(ctx: BuildContext) -> StepOutcome:
+    from .hwgraph import GraphError
     from .report import hardware_report
 
-    ctx.results.update(hardware_report(ctx.model, ctx.board))
+    try:
+        ctx.results.update(hardware_report(ctx.model, ctx.board))
+    except GraphError as e:
+        raise BuildError(f"the hardware graph is not valid: {e}") from None
     ctx.model.save(ctx.out_dir / "hw_graph.onnx")
     r = ctx.results
     return StepOutcome("done", f"{r['cycles_per_frame']} cycles/frame, "

@@ -24,7 +24,7 @@ class Comparison:
     outputs: dict = field(default_factory=dict)      # hw output -> golden codes [N, H, W, C]
 
 
-def finn_execute(model, images: np.ndarray) -> list[dict]:
+def finn_execute(model, images: np.ndarray, on_frame=None) -> list[dict]:
     """FINN/qonnx execution of each uint8 frame (fed as p/255), full contexts."""
     from qonnx.core.onnx_exec import execute_onnx
 
@@ -37,12 +37,14 @@ def finn_execute(model, images: np.ndarray) -> list[dict]:
         for img in images:
             x = (img[None].astype(np.float64) / 255.0).astype(np.float32)
             ctxs.append(execute_onnx(model, {iname: x}, return_full_exec_context=True))
+            if on_frame:
+                on_frame()
     return ctxs
 
 
-def compare_with_finn(g: HwGraph, model, images: np.ndarray) -> Comparison:
+def compare_with_finn(g: HwGraph, model, images: np.ndarray, on_frame=None) -> Comparison:
     res = Comparison()
-    ctxs = finn_execute(model, images)
+    ctxs = finn_execute(model, images, on_frame)
     env = golden.execute(g, {g.inputs[0]: golden.images_to_stream(images)}, keep_all=True)
     for hw, (finn_name, a, b, div) in sorted(g.meta.get("probes", {}).items()):
         if hw not in env or finn_name not in ctxs[0]:

@@ -28,3 +28,18 @@ def uint8_batch(cfg, n: int, seed: int) -> np.ndarray:
 def uint8_images(cfg, n: int, seed: int) -> np.ndarray:
     """Random uint8 images as the float p/255 the models take."""
     return (uint8_batch(cfg, n, seed) / 255.0).astype(np.float32)
+
+
+def hardware_graph(finn_model):
+    """The flow's hardware graph of a FINN graph, up to (not including) folding, with the
+    lowering's probes for layer-by-layer comparison."""
+    from flow.hwtransforms import InsertDuplicateStreams, apply_all, streamline
+    from flow.lower import lower_to_hw
+
+    low = lower_to_hw(finn_model)
+    g = low.graph
+    g.meta["probes"] = {k: list(v) for k, v in low.probes.items()}
+    streamline(g)
+    apply_all(g, [InsertDuplicateStreams()])
+    g.check()
+    return g

@@ -51,24 +51,81 @@ def test_paper_model_does_not_fit_pynq_z2_and_says_what_to_do(tmp_path):
     assert not (out / "intermediate_models").exists()  # refused before any long work
 
 
-def test_tiny_build_writes_report_and_resumes(tmp_path):
-    out = tmp_path / "tiny"
+STEPS = ["check_fit", "export_qonnx", "convert_to_finn", "lower_to_hw", "streamline",
+         "insert_duplicates", "fold", "fifo_depths", "verify_golden", "report"]
+
+
+@pytest.fixture(scope="module")
+def tiny_build(tmp_path_factory):
+    out = tmp_path_factory.mktemp("build") / "tiny"
     r = build("--board", "pynq-z2", "--model", "hg-hpm-tiny", "--output", str(out))
     assert r.returncode == 0, r.stdout + r.stderr
+    return out, r.stdout
+
+
+def test_tiny_build_writes_the_folder_and_report(tiny_build):
+    out, stdout = tiny_build
     report = json.loads((out / "report.json").read_text())
     assert report["status"] == "complete"
     assert report["board"] == "pynq-z2" and report["part"] == "xc7z020clg400-1"
     assert report["clock_mhz"] == 100.0
-    assert [s["name"] for s in report["steps"]] == ["check_fit", "export_qonnx",
-                                                   "convert_to_finn"]
-    assert all(s["status"] == "done" for s in report["steps"])
-    assert (out / "hg-hpm-tiny.qonnx.onnx").is_file()
-    assert (out / "intermediate_models" / "convert_to_finn.onnx").is_file()
-    assert sorted(p.name for p in out.iterdir()) == ["hg-hpm-tiny.qonnx.onnx",
-                                                     "intermediate_models", "report.json"]
+    assert [s["name"] for s in report["steps"]] == STEPS
+    assert all(s["status"] == "done" and "reason" in s for s in report["steps"])
+    assert sorted(p.name for p in out.iterdir()) == ["golden", "hg-hpm-tiny.qonnx.onnx",
+                                                     "hw_graph.onnx", "intermediate_models",
+                                                     "report.json"]
+    cycles = report["cycles_per_frame"]
+    assert cycles == max(layer["cycles"] for layer in report["layers"]) > 0
+    assert report["fps_estimate"] == pytest.approx(100e6 / cycles)
+    res = report["resources"]
+    assert res["source"] == "estimate" and all(res[k] >= 0 for k in ("lut", "ff", "bram36",
+                                                                     "dsp"))
+    assert res["lut"] == sum(layer["lut"] for layer in report["layers"])
+    assert res["lut"] <= 0.85 * 53200 and res["bram36"] <= 0.85 * 140
+    ops = {layer["op"] for layer in report["layers"]}
+    assert {"sliding_window", "xnor_mvtu", "int_mvtu", "maxpool", "upsample", "concat", "add",
+            "duplicate", "fifo", "threshold"} <= ops
+    for layer in report["layers"]:
+        assert {"name", "op", "pe", "simd", "cycles", "lut", "bram36"} <= set(layer)
+    assert "FPS" in stdout and "slowest layers" in stdout
 
+
+def test_tiny_build_hw_graph_reproduces_its_golden_vectors(tiny_build):
+    import numpy as np
+
+    from flow import golden
+    from flow.hwgraph import HwGraph
+
+    out, _ = tiny_build
+    g = HwGraph.load(out / "hw_graph.onnx")
+    g.check()
+    vec = np.load(out / "golden" / "vectors.npz")
+    got = golden.run_images(g, vec["images"])
+    (name,) = g.outputs
+    np.testing.assert_array_equal(got[name], vec[f"out_{name}"])
+    report = json.loads((out / "report.json").read_text())
+    fifos = [layer for layer in report["layers"] if layer["op"] == "fifo"]
+    assert fifos and all(f["depth"] > 2 for f in fifos)
+
+
+def test_resume_from_fold_with_a_target(tiny_build):
+    out, _ = tiny_build
     r = build("--board", "pynq-z2", "--model", "hg-hpm-tiny", "--output", str(out),
-              "--from", "convert_to_finn")
+              "--from", "fold", "--target-fps", "500")
     assert r.returncode == 0, r.stdout + r.stderr
     report = json.loads((out / "report.json").read_text())
-    assert [s["name"] for s in report["steps"]] == ["convert_to_finn"]
+    assert [s["name"] for s in report["steps"]] == STEPS[STEPS.index("fold"):]
+    assert report["target_fps"] == 500 and report["fps_estimate"] >= 500
+
+
+def test_unreachable_target_fails_and_leaves_nothing_that_looks_complete(tiny_build):
+    out, _ = tiny_build
+    r = build("--board", "pynq-z2", "--model", "hg-hpm-tiny", "--output", str(out),
+              "--from", "fold", "--target-fps", "1e9")
+    assert r.returncode == 1
+    text = " ".join(r.stdout.split())
+    assert "--target-fps 1e+09" in text and "at most" in text and "Traceback" not in text
+    report = json.loads((out / "report.json").read_text())
+    assert report["status"] == "failed"
+    assert [s["status"] for s in report["steps"]] == ["failed"]
+    assert not (out / "hw_graph.onnx").exists() and not (out / "golden").exists()

@@ -104,11 +104,24 @@ class Layer:
         pe = self.fold(node, "pe")
         return Resources(lut=40 + 2 * pe * bits, ff=60 + 2 * pe * bits)
 
-    def check(self, node, g) -> None:
-        """Raise GraphError (naming the node) if its parameters do not fit its streams."""
+
+class MatrixVectorUnit(Layer):
+    """What the XNOR and 8-bit MVTUs share: weights [C_out, K], PE output channels and SIMD
+    inputs per cycle, C_out * K multiply-accumulates per output pixel."""
+
+    fold_params = ("pe", "simd")
+
+    def fold_space(self, node, g):
+        cout, k = node.arrays["weights"].shape
+        return {"pe": divisors(cout), "simd": divisors(k)}
+
+    def work(self, node, g):
+        cout, k = node.arrays["weights"].shape
+        return g.tensors[node.outputs[0]].pixels * cout * k
 
 
 def check_fold(layer: Layer, node, g) -> None:
+    """A folding the layer cannot have (e.g. from a hand-edited checkpoint) names the node."""
     from ..hwgraph import GraphError
 
     space = layer.fold_space(node, g)

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Layer
+from .base import MatrixVectorUnit
 from .base import Resources
 from .base import bitwidth
-from .base import divisors
 from .base import memory
 from .requant import apply_output_stage
 from .requant import output_stage_cost
@@ -25,21 +24,12 @@ def accumulator_range(weights: np.ndarray, lo: np.ndarray, hi: np.ndarray):
     return np.minimum(a, b).sum(1), np.maximum(a, b).sum(1)
 
 
-class IntMVTU(Layer):
+class IntMVTU(MatrixVectorUnit):
     kind = "int_mvtu"
-    fold_params = ("pe", "simd")
 
     def execute(self, node, g, inputs):
         w = node.arrays["weights"].astype(np.int64)
         return [apply_output_stage(node, inputs[0].astype(np.int64) @ w.T)]
-
-    def fold_space(self, node, g):
-        cout, k = node.arrays["weights"].shape
-        return {"pe": divisors(cout), "simd": divisors(k)}
-
-    def work(self, node, g):
-        cout, k = node.arrays["weights"].shape
-        return g.tensors[node.outputs[0]].pixels * cout * k
 
     def estimate(self, node, g):
         cout, k = node.arrays["weights"].shape

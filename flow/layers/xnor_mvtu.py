@@ -13,9 +13,8 @@ import math
 
 import numpy as np
 
-from .base import Layer
+from .base import MatrixVectorUnit
 from .base import Resources
-from .base import divisors
 from .base import memory
 from .requant import apply_output_stage
 from .requant import output_stage_cost
@@ -47,20 +46,11 @@ def accumulator_bits(k: int) -> int:
     return max(1, math.ceil(math.log2(k + 1)))
 
 
-class XnorMVTU(Layer):
+class XnorMVTU(MatrixVectorUnit):
     kind = "xnor_mvtu"
-    fold_params = ("pe", "simd")
 
     def execute(self, node, g, inputs):
         return [apply_output_stage(node, xnor_popcount(inputs[0], node.arrays["weights"]))]
-
-    def fold_space(self, node, g):
-        cout, k = node.arrays["weights"].shape
-        return {"pe": divisors(cout), "simd": divisors(k)}
-
-    def work(self, node, g):
-        cout, k = node.arrays["weights"].shape
-        return g.tensors[node.outputs[0]].pixels * cout * k
 
     def estimate(self, node, g):
         cout, k = node.arrays["weights"].shape

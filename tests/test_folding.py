@@ -1,0 +1,82 @@
+"""Folding: the target frame rate is met with no layer folded less than it needs; the
+fastest design respects the board budget; impossible requests are refused clearly."""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+
+from flow.boards import get_board
+from flow.folding import (MAX_EXTRA_LANES, FoldingError, _combos, choose_folding, estimate,
+                          fold_to_cycles, frame_cycles, over_budget)
+from flow.layers import layer_of
+from modelutil import hardware_graph
+
+
+@pytest.fixture(scope="module")
+def graph(finn_graph):
+    return hardware_graph(finn_graph("hg-hpm-tiny"))
+
+
+def lanes(node, layer):
+    return math.prod(layer.fold(node, p) for p in layer.fold_params)
+
+
+def test_target_fps_is_met_and_no_layer_is_over_parallel(graph):
+    board = get_board("pynq-z2")
+    r = choose_folding(graph, board, target_fps=1000)
+    target = int(board.clock_mhz * 1e6 // 1000)
+    assert r.cycles_per_frame <= target and r.target_cycles == target
+    assert frame_cycles(graph) == r.cycles_per_frame
+    for n in graph.nodes:
+        layer = layer_of(n)
+        if not layer.fold_params:
+            continue
+        assert layer.cycles(n, graph) <= target, n.name
+        chosen = dict((p, layer.fold(n, p)) for p in layer.fold_params)
+        # the least parallelism that meets the target, per the layer's own cycle model
+        least = None
+        for c in _combos(layer, n, graph):
+            n.attrs.update(c)
+            if layer.cycles(n, graph) <= target:
+                least = math.prod(c.values())
+                break
+        n.attrs.update(chosen)
+        assert lanes(n, layer) <= MAX_EXTRA_LANES * least, n.name
+
+
+def test_faster_targets_use_more_lanes(graph):
+    board = get_board("pynq-z2")
+    slow = choose_folding(graph, board, target_fps=200)
+    lut_slow = estimate(graph).lut
+    fast = choose_folding(graph, board, target_fps=4000)
+    assert fast.cycles_per_frame < slow.cycles_per_frame
+    assert estimate(graph).lut > lut_slow
+
+
+def test_fastest_design_fits_the_budget(graph):
+    board = get_board("pynq-z2")
+    r = choose_folding(graph, board)
+    assert not over_budget(r.resources, board)
+    fold_to_cycles(graph, 1 << 62)
+    assert r.cycles_per_frame < frame_cycles(graph)
+
+
+def test_unreachable_target_names_the_bottleneck(graph):
+    with pytest.raises(FoldingError, match=r"--target-fps 1e\+06 .* layer '\w+' .*at most "
+                                           r"[\d.]+ FPS"):
+        choose_folding(graph, get_board("pynq-z2"), target_fps=1e6)
+
+
+def test_target_over_budget_says_what_does_not_fit(graph):
+    small = dataclasses.replace(get_board("pynq-z2"), lut=8000)
+    with pytest.raises(FoldingError, match=r"--target-fps 5000 does not fit pynq-z2: LUT"):
+        choose_folding(graph, small, target_fps=5000)
+
+
+def test_board_too_small_at_any_folding(graph):
+    tiny_board = dataclasses.replace(get_board("pynq-z2"), bram36=4)
+    with pytest.raises(FoldingError, match=r"even fully folded, the design does not fit .*"
+                                           r"BRAM36"):
+        choose_folding(graph, tiny_board)
