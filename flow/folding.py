@@ -2,8 +2,9 @@
 
 The dataflow's frame period is the cycles of its slowest layer. For a target period T, every
 layer gets the least parallelism (PE x SIMD lanes) whose cycles are <= T, or up to twice that
-where it saves block RAM, so no layer is much faster than it needs to be. Without a target, the fastest T whose estimated LUT, BRAM and DSP
-use stay within the budget (85 % of LUT and BRAM, all DSPs) is found by bisection on T.
+where it saves block RAM, so no layer is much faster than it needs to be. Without a target,
+the fastest T whose estimated LUT, BRAM and DSP use stay within the budget (85 % of LUT and
+BRAM, all DSPs; FIFOs included) is found by bisection on T.
 """
 from __future__ import annotations
 

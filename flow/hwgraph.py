@@ -231,7 +231,7 @@ class HwGraph:
                 else:
                     v = helper.get_attribute_value(a)
                     attrs[a.name] = v.decode() if isinstance(v, bytes) else \
-                        (list(v) if isinstance(v, (list, tuple)) or hasattr(v, "__len__") else v)
+                        (list(v) if a.type == onnx.AttributeProto.INTS else v)
             g.nodes.append(HwNode(on.name, on.op_type, list(on.input), list(on.output),
                                   attrs, arrays))
         g.dequant = {k: {kk: (np.array(vv) if isinstance(vv, list) else vv)

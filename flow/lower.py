@@ -113,8 +113,8 @@ class _Lowerer:
         self.views: dict[str, View] = {}
         self.absorbed: set[str] = set()
         self.probes: dict[str, tuple] = {}
-        self.opset = max((o.version for o in model.model.opset_import if o.domain in ("", "ai.onnx")),
-                         default=17)
+        self.opset = max((o.version for o in model.model.opset_import
+                          if o.domain in ("", "ai.onnx")), default=17)
         self.counter: dict[str, int] = {}
 
     # -- helpers ------------------------------------------------------------------------------
@@ -288,10 +288,11 @@ class _Lowerer:
                 return
         self.views[node.output[0]] = replace(v, chain=v.chain + (op,))
 
-    on_Mul = on_Div = on_Add = on_Sub = on_BatchNormalization = on_PRelu = on_Relu = \
+    on_Mul = on_Div = on_Sub = on_BatchNormalization = on_PRelu = on_Relu = \
         on_LeakyRelu = _elementwise
 
-    def on_Add(self, node):  # noqa: F811 - Add of two streams is a hardware layer
+    def on_Add(self, node):
+        """Add of a constant: elementwise; of two streams: a hardware add."""
         if any(self.init(i) is not None for i in node.input):
             return self._elementwise(node)
         va, vb = (self.view(node, i) for i in node.input)

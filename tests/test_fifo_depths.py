@@ -49,7 +49,6 @@ def simulate(g: HwGraph, capacity: dict[str, int], max_cycles: int) -> int | Non
     """Cycles to push one frame through with these FIFO capacities (pixels), or None on
     deadlock. A layer emits output pixel j at most once per `ii` cycles, once it has read
     every input pixel j needs, and reads its next input pixels only as they are needed."""
-    period = max(layer_of(n).cycles(n, g) for n in g.nodes)
     state = {}
     for n in g.nodes:
         layer = layer_of(n)
