@@ -20,7 +20,6 @@ Anything the hardware cannot do raises LoweringError naming the FINN node.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from dataclasses import field
 from dataclasses import replace
 
 import numpy as np
@@ -95,14 +94,6 @@ def dtype_for(lo: int, hi: int) -> str:
     if lo >= 0:
         return "BINARY" if hi <= 1 else f"UINT{max(1, hi.bit_length())}"
     return f"INT{max(hi.bit_length(), (-lo - 1).bit_length()) + 1}"
-
-
-@dataclass
-class Lowering:
-    """The result: the hardware graph, and which hardware stream holds which FINN tensor
-    exactly (value = a*code + b), for layer-by-layer checks."""
-    graph: HwGraph
-    probes: dict = field(default_factory=dict)   # hw tensor -> (finn tensor, a, b)
 
 
 class _Lowerer:
@@ -252,7 +243,7 @@ class _Lowerer:
                            "(keep PReLU slopes >= 0)") from None
 
     # -- node handlers ------------------------------------------------------------------------
-    def run(self) -> Lowering:
+    def run(self) -> HwGraph:
         gin = self.m.graph.input[0].name
         h, w, c = self.shape_hwc(gin)
         self.g.add_tensor(HwTensor("input", (h, w, c), "UINT8"))
@@ -270,7 +261,9 @@ class _Lowerer:
         for out in self.m.graph.output:
             self.finish_output(out.name)
         self.g.meta["source_input"] = {"name": gin, "encoding": "uint8 p as float p/255"}
-        return Lowering(self.g, self.probes)
+        # saved with the graph, so the build can check it against FINN after every step
+        self.g.meta["probes"] = {k: list(v) for k, v in self.probes.items()}
+        return self.g
 
     def on_Identity(self, node):
         self.views[node.output[0]] = self.view(node, node.input[0], allow_pad=True)
@@ -546,8 +539,9 @@ class _Lowerer:
         self.g.dequant[v.hw] = {"source": name, "scale": scale, "bias": bias}
 
 
-def lower_to_hw(model, on_node=None) -> Lowering:
-    """The hardware graph of a FINN-ONNX model (qonnx ModelWrapper), with probes.
+def lower_to_hw(model, on_node=None) -> HwGraph:
+    """The hardware graph of a FINN-ONNX model (qonnx ModelWrapper). Its meta["probes"]
+    says which stream holds which FINN tensor exactly: {stream: [tensor, a, b, div]}.
     `on_node()` is called after each FINN node (progress)."""
     from qonnx.transformation.infer_shapes import InferShapes
 

@@ -82,13 +82,11 @@ def step_lower_to_hw(ctx: BuildContext) -> StepOutcome:
     bar, advance = progress(ctx, "lowering FINN nodes", len(ctx.model.graph.node))
     try:
         with bar:
-            low = lower_to_hw(ctx.model, advance)
+            ctx.model = lower_to_hw(ctx.model, advance)
     except LoweringError as e:
         raise BuildError(f"the FINN graph cannot be lowered to hardware: {e}") from None
-    low.graph.meta["probes"] = {k: list(v) for k, v in low.probes.items()}
-    ctx.model = low.graph
-    return StepOutcome("done", f"{len(low.graph.nodes)} hardware layers",
-                       {"layers": low.graph.count_kinds()})
+    return StepOutcome("done", f"{len(ctx.model.nodes)} hardware layers",
+                       {"layers": ctx.model.count_kinds()})
 
 
 def step_streamline(ctx: BuildContext) -> StepOutcome:

@@ -36,9 +36,7 @@ def hardware_graph(finn_model):
     from flow.hwtransforms import InsertDuplicateStreams, apply_all, streamline
     from flow.lower import lower_to_hw
 
-    low = lower_to_hw(finn_model)
-    g = low.graph
-    g.meta["probes"] = {k: list(v) for k, v in low.probes.items()}
+    g = lower_to_hw(finn_model)
     streamline(g)
     apply_all(g, [InsertDuplicateStreams()])
     g.check()

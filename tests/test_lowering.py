@@ -59,8 +59,7 @@ def tiny(finn_graph):
 
 
 def test_streamline_keeps_the_function_and_folds_thresholds(tiny):
-    low = lower_to_hw(tiny)
-    g = low.graph
+    g = lower_to_hw(tiny)
     x = golden.images_to_stream(uint8_batch(PRESETS["hg-hpm-tiny"], 2, seed=3))
     before = golden.execute(g, {"input": x})
     n_thr = g.count_kinds()["threshold"]
