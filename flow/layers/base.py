@@ -53,6 +53,20 @@ def divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
+def row_buffer(node, g, tensor: str) -> Resources:
+    """One image row of `tensor` in `pe`-value words (pooling and upsampling keep one)."""
+    t = g.tensors[tensor]
+    pe = int(node.attrs.get("pe", 1))
+    return memory(pe * bitwidth(g, tensor), math.ceil(t.shape[1] * t.channels / pe))
+
+
+def output_grid(node, g) -> tuple[np.ndarray, np.ndarray, int]:
+    """(oy, ox) of every output pixel in raster order, and the input's width."""
+    oh, ow, _ = g.tensors[node.outputs[0]].shape
+    oy, ox = np.divmod(np.arange(oh * ow), ow)
+    return oy, ox, g.tensors[node.inputs[0]].shape[1]
+
+
 def bitwidth(g, tensor: str) -> int:
     from qonnx.core.datatype import DataType
 

@@ -2,14 +2,11 @@
 positive, so the max of the codes is the code of the max)."""
 from __future__ import annotations
 
-import math
-
-import numpy as np
-
 from .base import Layer
 from .base import Resources
 from .base import bitwidth
-from .base import memory
+from .base import output_grid
+from .base import row_buffer
 
 
 class MaxPool(Layer):
@@ -23,9 +20,7 @@ class MaxPool(Layer):
 
     def pixel_dependencies(self, node, g):
         k = int(node.attrs["kernel"])
-        w = g.tensors[node.inputs[0]].shape[1]
-        oh, ow, _ = g.tensors[node.outputs[0]].shape
-        oy, ox = np.divmod(np.arange(oh * ow), ow)
+        oy, ox, w = output_grid(node, g)
         return [(oy * k + k - 1) * w + ox * k + k - 1]
 
     def work(self, node, g):
@@ -33,9 +28,7 @@ class MaxPool(Layer):
         return t.pixels * t.channels
 
     def estimate(self, node, g):
-        pe = self.fold(node, "pe")
-        t = g.tensors[node.outputs[0]]
-        bits = bitwidth(g, node.inputs[0])
+        pe, bits = self.fold(node, "pe"), bitwidth(g, node.inputs[0])
         # one output row of running maxima
-        row = memory(pe * bits, math.ceil(t.shape[1] * t.channels / pe))
-        return row + Resources(lut=60 + 3 * pe * bits, ff=80 + 2 * pe * bits)
+        return row_buffer(node, g, node.outputs[0]) + Resources(lut=60 + 3 * pe * bits,
+                                                               ff=80 + 2 * pe * bits)

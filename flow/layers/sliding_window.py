@@ -16,6 +16,7 @@ from .base import Resources
 from .base import bitwidth
 from .base import divisors
 from .base import memory
+from .base import output_grid
 
 
 class SlidingWindow(Layer):
@@ -35,9 +36,8 @@ class SlidingWindow(Layer):
     def pixel_dependencies(self, node, g):
         k, s = int(node.attrs["kernel"]), int(node.attrs["stride"])
         top, left = int(node.attrs["pad"][0]), int(node.attrs["pad"][1])
-        h, w, _ = g.tensors[node.inputs[0]].shape
-        oh, ow, _ = g.tensors[node.outputs[0]].shape
-        oy, ox = np.divmod(np.arange(oh * ow), ow)
+        h = g.tensors[node.inputs[0]].shape[0]
+        oy, ox, w = output_grid(node, g)
         y = np.clip(oy * s + k - 1 - top, 0, h - 1)
         x = np.clip(ox * s + k - 1 - left, 0, w - 1)
         return [y * w + x]

@@ -2,14 +2,11 @@
 factor x factor times (one input row is buffered and emitted `factor` times)."""
 from __future__ import annotations
 
-import math
-
-import numpy as np
-
 from .base import Layer
 from .base import Resources
 from .base import bitwidth
-from .base import memory
+from .base import output_grid
+from .base import row_buffer
 
 
 class Upsample(Layer):
@@ -21,14 +18,11 @@ class Upsample(Layer):
 
     def pixel_dependencies(self, node, g):
         f = int(node.attrs["factor"])
-        w = g.tensors[node.inputs[0]].shape[1]
-        oh, ow, _ = g.tensors[node.outputs[0]].shape
-        oy, ox = np.divmod(np.arange(oh * ow), ow)
+        oy, ox, w = output_grid(node, g)
         return [(oy // f) * w + ox // f]
 
     def estimate(self, node, g):
-        pe = self.fold(node, "pe")
-        t = g.tensors[node.inputs[0]]
-        bits = bitwidth(g, node.inputs[0])
-        row = memory(pe * bits, math.ceil(t.shape[1] * t.channels / pe))
-        return row + Resources(lut=50 + 2 * pe * bits, ff=60 + 2 * pe * bits)
+        pe, bits = self.fold(node, "pe"), bitwidth(g, node.inputs[0])
+        # one input row, emitted `factor` times
+        return row_buffer(node, g, node.inputs[0]) + Resources(lut=50 + 2 * pe * bits,
+                                                              ff=60 + 2 * pe * bits)
