@@ -289,8 +289,8 @@ class _Lowerer:
         if any(self.init(i) is not None for i in node.input):
             return self._elementwise(node)
         va, vb = (self.view(node, i) for i in node.input)
-        if not (va.a == vb.a and va.div == vb.div and len(va.chain) == len(vb.chain)
-                and all(x.same_as(y) for x, y in zip(va.chain, vb.chain))
+        # same scale and chain; the offsets b may differ (they add up)
+        if not (replace(va, b=0.0).same_value_map(replace(vb, b=0.0))
                 and all(op.positive_scalar_mul() for op in va.chain)):
             raise self.err(node, "adds tensors of different scales; the hardware adds integer "
                            "streams of one scale (the shared residual quantizer)")
