@@ -1,0 +1,84 @@
+// First-in first-out buffer holding exactly DEPTH words in total (memory + output register),
+// one beat per cycle in and out.
+//
+// DEPTH == 2 is a skid buffer (latency 1). Larger depths use a simple dual-port memory with a
+// synchronous read into the output register (the BRAM/LUTRAM output latch), latency 2: a beat
+// written on one edge is read into the output register on the next. The word count includes
+// the output register, so s_axis_tready (a flop) drops when DEPTH words are held.
+module axis_fifo #(
+    parameter integer WIDTH = 8,
+    parameter integer DEPTH = 16                // words, >= 2
+) (
+    input  logic             clk,
+    input  logic             rst_n,
+    input  logic [WIDTH-1:0] s_axis_tdata,
+    input  logic             s_axis_tvalid,
+    output logic             s_axis_tready,
+    output logic [WIDTH-1:0] m_axis_tdata,
+    output logic             m_axis_tvalid,
+    input  logic             m_axis_tready
+);
+    generate
+        if (DEPTH <= 2) begin : g_skid
+            // With a read latency of 2 cycles, full throughput needs 3 words; 2 words at
+            // latency 1 is exactly a skid buffer.
+            axis_register_slice #(.WIDTH(WIDTH)) u_skid (
+                .clk          (clk),
+                .rst_n        (rst_n),
+                .s_axis_tdata (s_axis_tdata),
+                .s_axis_tvalid(s_axis_tvalid),
+                .s_axis_tready(s_axis_tready),
+                .m_axis_tdata (m_axis_tdata),
+                .m_axis_tvalid(m_axis_tvalid),
+                .m_axis_tready(m_axis_tready)
+            );
+        end else begin : g_mem
+            localparam integer AW = $clog2(DEPTH);
+            localparam integer CW = $clog2(DEPTH + 1);
+
+            logic [WIDTH-1:0] mem [0:DEPTH-1];
+            logic [AW-1:0]    wr_addr, rd_addr;
+            logic [CW-1:0]    count;            // words held: memory + output register
+            logic             in_ready;         // registered count < DEPTH, low in reset
+            logic [WIDTH-1:0] out_data;
+            logic             out_valid;
+
+            wire push      = s_axis_tvalid && in_ready;
+            wire pop       = out_valid && m_axis_tready;
+            wire mem_empty = count == CW'(out_valid);
+            // Fetch the oldest memory word whenever the output register is free or freeing.
+            wire rd_en     = !mem_empty && (!out_valid || m_axis_tready);
+            wire [CW-1:0] count_d = count + CW'(push) - CW'(pop);
+
+            function automatic [AW-1:0] next_addr(input [AW-1:0] a);
+                next_addr = (a == AW'(DEPTH - 1)) ? '0 : a + 1'b1;
+            endfunction
+
+            // Memory and its read register: no reset, so it maps to block or distributed RAM.
+            always_ff @(posedge clk) begin
+                if (push)  mem[wr_addr] <= s_axis_tdata;
+                if (rd_en) out_data     <= mem[rd_addr];
+            end
+
+            always_ff @(posedge clk) begin
+                if (!rst_n) begin
+                    wr_addr   <= '0;
+                    rd_addr   <= '0;
+                    count     <= '0;
+                    in_ready  <= 1'b0;
+                    out_valid <= 1'b0;
+                end else begin
+                    if (push)  wr_addr <= next_addr(wr_addr);
+                    if (rd_en) rd_addr <= next_addr(rd_addr);
+                    count     <= count_d;
+                    in_ready  <= count_d != CW'(DEPTH);
+                    out_valid <= rd_en || (out_valid && !m_axis_tready);
+                end
+            end
+
+            assign s_axis_tready = in_ready;
+            assign m_axis_tdata  = out_data;
+            assign m_axis_tvalid = out_valid;
+        end
+    endgenerate
+endmodule
