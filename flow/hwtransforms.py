@@ -9,6 +9,7 @@ import numpy as np
 from .hwgraph import HwGraph
 from .hwgraph import HwNode
 from .hwgraph import HwTensor
+from .layers import layer_of
 from .layers.thresholding import apply_thresholds
 
 # A threshold unit is compared against identity/clip over its whole input range when that
@@ -151,10 +152,9 @@ class InsertDuplicateStreams(Transformation):
 
 
 def stream_pe(g: HwGraph, name: str) -> int:
-    """Values per word on a stream: its producer's PE where that divides the channels."""
+    """Values per word on a stream: what its producer writes per beat."""
     p = g.producer(name)
-    pe = int(p.attrs.get("pe", 1)) if p is not None else 1
-    return pe if g.tensors[name].channels % pe == 0 else 1
+    return layer_of(p).out_elems(p, g) if p is not None else 1
 
 
 class InsertFIFOs(Transformation):

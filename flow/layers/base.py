@@ -95,6 +95,14 @@ class Layer:
     def fold(self, node, name: str) -> int:
         return int(node.attrs.get(name, 1))
 
+    def in_elems(self, node, g, i: int = 0) -> int:
+        """Elements per beat on input `i` (the stream word width the hardware reads)."""
+        return self.fold(node, "pe")
+
+    def out_elems(self, node, g) -> int:
+        """Elements per beat on every output."""
+        return self.fold(node, "pe")
+
     def work(self, node, g) -> int:
         """Elements (channel values) streamed per frame by one lane; cycles = work / lanes."""
         t = g.tensors[node.outputs[0]]
@@ -132,6 +140,9 @@ class MatrixVectorUnit(Layer):
     def work(self, node, g):
         cout, k = node.arrays["weights"].shape
         return g.tensors[node.outputs[0]].pixels * cout * k
+
+    def in_elems(self, node, g, i=0):
+        return self.fold(node, "simd")
 
 
 def check_fold(layer: Layer, node, g) -> None:

@@ -42,6 +42,12 @@ class SlidingWindow(Layer):
         x = np.clip(ox * s + k - 1 - left, 0, w - 1)
         return [y * w + x]
 
+    def in_elems(self, node, g, i=0):
+        return self.fold(node, "simd")
+
+    def out_elems(self, node, g):
+        return self.fold(node, "simd")
+
     def fold_space(self, node, g):
         return {"simd": divisors(g.tensors[node.inputs[0]].channels)}
 

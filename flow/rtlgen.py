@@ -1,0 +1,497 @@
+"""RTL generator: a hardware graph -> `rtl/` (hw/ library + ROM files + stitched top).
+
+Every hardware layer becomes one instance of its hw/ module (hw/README.md has the contracts),
+its folding and integer parameters from the graph, weights/thresholds as `$readmemh` files.
+Where a producer writes a different number of elements per beat than its consumer reads, a
+stream width converter is inserted (via the gcd when neither divides the other). The top,
+`accelerator.sv`, has one AXI-Stream port per graph input/output (`s_axis`/`m_axis` when there
+is one of each) with byte-padded `tdata` and `m_axis_tlast` on each frame's last beat.
+`accelerator.json` describes the ports and every internal stream for drivers and benches.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+
+import numpy as np
+from qonnx.core.datatype import DataType
+
+from .hwgraph import HwGraph
+from .hwgraph import HwNode
+from .layers import layer_of
+from .layers.base import bitwidth
+from .layers.int_mvtu import accumulator_range
+from .layers.xnor_mvtu import accumulator_bits
+from .stream_format import tdata_width
+
+HW_DIR = Path(__file__).resolve().parent.parent / "hw"
+TOP = "accelerator"
+
+
+class RtlError(ValueError):
+    """A graph the RTL library cannot implement; the message names the node and why."""
+
+
+# -- small helpers ---------------------------------------------------------------------------
+
+def signed_bits(lo: int, hi: int) -> int:
+    """Fewest two's complement bits holding every integer in [lo, hi]."""
+    b = 1
+    while not (-(1 << (b - 1)) <= lo and hi <= (1 << (b - 1)) - 1):
+        b += 1
+    return b
+
+
+class Raw(str):
+    """A parameter value written as is (a sized Verilog literal)."""
+
+
+def vlit(v) -> str:
+    """A Verilog parameter value: ints (negative ones as 32-bit signed), strings quoted."""
+    if isinstance(v, Raw):
+        return str(v)
+    if isinstance(v, str):
+        return f'"{v}"'
+    v = int(v)
+    if v >= 0:
+        return str(v)
+    if v == -(1 << 31):
+        return "32'sh80000000"
+    return f"-{-v}"
+
+
+def pack_fields(values: np.ndarray, bits: int) -> list[int]:
+    """Rows of integer fields -> one int per row, field j at bits [j*bits, (j+1)*bits)."""
+    mask = (1 << bits) - 1
+    rows = np.asarray(values, dtype=np.int64).reshape(len(values), -1)
+    return [sum((int(v) & mask) << (j * bits) for j, v in enumerate(r)) for r in rows]
+
+
+def mem_text(words: list[int], width: int) -> str:
+    digits = max(1, math.ceil(width / 4))
+    return "\n".join(f"{w:0{digits}x}" for w in words) + "\n"
+
+
+def is_signed(g: HwGraph, tensor: str) -> int:
+    return int(DataType[g.tensors[tensor].dtype].signed())
+
+
+@dataclass
+class Instance:
+    name: str
+    module: str
+    params: dict
+    # port prefix -> stream names (several for packed multi-stream ports)
+    inputs: list[tuple[str, list[str]]]
+    outputs: list[tuple[str, list[str]]]
+    node: str | None = None
+    kind: str = ""
+    mems: dict[str, str] = field(default_factory=dict)     # file name -> contents
+
+
+# -- output stages ---------------------------------------------------------------------------
+
+def _output_stage(node: HwNode, g: HwGraph, x_lo: int, x_hi: int, prefix: str) -> tuple[dict, dict]:
+    """OUT_STAGE parameters and ROM files of an MVTU / threshold node whose accumulator
+    ranges over [x_lo, x_hi] (hw/README.md, "Output stages")."""
+    out = node.outputs[0]
+    p = {"OUT_STAGE": 0, "OUT_BITS": bitwidth(g, out), "OUT_SIGNED": is_signed(g, out),
+         "LEVELS": 1, "T_BITS": 2, "BASE": 0, "THRESH_FILE": "",
+         "MUL_BITS": 2, "ADD_BITS": 2, "SPLIT_BITS": 2, "SHIFT": 0, "OUT_MIN": 0,
+         "OUT_MAX": 0, "RQ_FILE": ""}
+    mems = {}
+    pe = int(node.attrs.get("pe", 1))
+    cout = g.tensors[out].channels
+    if "rq_mul" in node.arrays:
+        mul, add = node.arrays["rq_mul"], node.arrays["rq_add"]
+        # a split outside the accumulator's range means one segment everywhere: clamp it
+        split = np.clip(node.arrays["rq_split"], x_lo, x_hi + 1)
+        mb = signed_bits(int(mul.min()), int(mul.max()))
+        ab = signed_bits(int(add.min()), int(add.max()))
+        sb = signed_bits(int(split.min()), int(split.max()))
+        lane = [pack_fields(np.stack([mul[c, 0], mul[c, 1]])[None], mb)[0]
+                | pack_fields(np.stack([add[c, 0], add[c, 1]])[None], ab)[0] << (2 * mb)
+                | (int(split[c]) & ((1 << sb) - 1)) << (2 * mb + 2 * ab)
+                for c in range(cout)]
+        rw = 2 * mb + 2 * ab + sb
+        words = [sum(lane[nf * pe + q] << (q * rw) for q in range(pe))
+                 for nf in range(cout // pe)]
+        f = f"{prefix}_requant.mem"
+        mems[f] = mem_text(words, rw * pe)
+        p.update(OUT_STAGE=2, MUL_BITS=mb, ADD_BITS=ab, SPLIT_BITS=sb,
+                 SHIFT=int(node.attrs["rq_shift"]), OUT_MIN=int(node.attrs["out_min"]),
+                 OUT_MAX=int(node.attrs["out_max"]), RQ_FILE=f)
+    elif "thresholds" in node.arrays:
+        T, flip = node.arrays["thresholds"], node.arrays["flip"].astype(bool)
+        # s*x spans [-x_hi, -x_lo] on flipped channels: thresholds beyond the reachable
+        # values are clamped to one past the end, which counts the same
+        lo, hi = min(x_lo, -x_hi), max(x_hi, -x_lo)
+        T = np.clip(T, lo, hi + 1)
+        tb = signed_bits(lo, hi + 1)
+        levels = T.shape[1]
+        lw = levels * tb + 1
+        lane = [pack_fields(T[c][None], tb)[0] | int(flip[c]) << (levels * tb)
+                for c in range(cout)]
+        words = [sum(lane[nf * pe + q] << (q * lw) for q in range(pe))
+                 for nf in range(cout // pe)]
+        f = f"{prefix}_thresholds.mem"
+        mems[f] = mem_text(words, lw * pe)
+        p.update(OUT_STAGE=1, LEVELS=levels, T_BITS=tb, BASE=int(node.attrs["base"]),
+                 THRESH_FILE=f)
+    return p, mems
+
+
+# -- one emitter per layer kind --------------------------------------------------------------
+
+def _weights_rom(node: HwNode, bits: int, prefix: str) -> tuple[str, str]:
+    """WEIGHT_FILE: word nf*(K/SIMD)+sf holds w[nf*PE+p, sf*SIMD+i] at element p*SIMD+i."""
+    w = node.arrays["weights"].astype(np.int64)
+    cout, k = w.shape
+    pe, simd = int(node.attrs.get("pe", 1)), int(node.attrs.get("simd", 1))
+    blocks = w.reshape(cout // pe, pe, k // simd, simd).transpose(0, 2, 1, 3)
+    words = pack_fields(blocks.reshape(-1, pe * simd), bits)
+    f = f"{prefix}_weights.mem"
+    return f, mem_text(words, pe * simd * bits)
+
+
+def emit_xnor_mvtu(node, g, name):
+    cout, k = node.arrays["weights"].shape
+    wf, wtext = _weights_rom(node, 1, name)
+    stage, mems = _output_stage(node, g, 0, k, name)
+    params = {"PE": node.attrs.get("pe", 1), "SIMD": node.attrs.get("simd", 1), "K": k,
+              "COUT": cout, "WEIGHT_FILE": wf, **stage}
+    return "xnor_popcount_mvtu", params, {wf: wtext, **mems}
+
+
+def emit_int_mvtu(node, g, name):
+    w = node.arrays["weights"]
+    cout, k = w.shape
+    lo, hi = g.tensors[node.inputs[0]].code_range()
+    alo, ahi = accumulator_range(w, np.broadcast_to(lo, (k,)), np.broadcast_to(hi, (k,)))
+    x_lo, x_hi = int(alo.min()), int(ahi.max())
+    wf, wtext = _weights_rom(node, 8, name)
+    stage, mems = _output_stage(node, g, x_lo, x_hi, name)
+    params = {"PE": node.attrs.get("pe", 1), "SIMD": node.attrs.get("simd", 1), "K": k,
+              "COUT": cout, "IN_BITS": bitwidth(g, node.inputs[0]),
+              "IN_SIGNED": is_signed(g, node.inputs[0]),
+              "ACC_BITS": signed_bits(x_lo, x_hi), "WEIGHT_FILE": wf, **stage}
+    return "int_mvtu", params, {wf: wtext, **mems}
+
+
+def emit_threshold(node, g, name):
+    i = node.inputs[0]
+    lo, hi = g.tensors[i].code_range()
+    stage, mems = _output_stage(node, g, int(lo.min()), int(hi.max()), name)
+    params = {"PE": node.attrs.get("pe", 1), "IN_BITS": bitwidth(g, i),
+              "IN_SIGNED": is_signed(g, i), "CHANNELS": g.tensors[i].channels,
+              "OUT_BITS": stage["OUT_BITS"], "LEVELS": stage["LEVELS"],
+              "T_BITS": stage["T_BITS"], "BASE": stage["BASE"],
+              "THRESH_FILE": stage["THRESH_FILE"]}
+    return "threshold", params, mems
+
+
+def emit_sliding_window(node, g, name):
+    h, w, c = g.tensors[node.inputs[0]].shape
+    t, l, b, r = (int(v) for v in node.attrs["pad"])
+    return "sliding_window", {
+        "SIMD": node.attrs.get("simd", 1), "BITS": bitwidth(g, node.inputs[0]),
+        "CHANNELS": c, "IN_H": h, "IN_W": w, "K": node.attrs["kernel"],
+        "STRIDE": node.attrs["stride"], "PAD_T": t, "PAD_L": l, "PAD_B": b, "PAD_R": r,
+        "PAD_CODE": node.attrs["pad_code"]}, {}
+
+
+def emit_maxpool(node, g, name):
+    h, w, c = g.tensors[node.inputs[0]].shape
+    return "maxpool", {"PE": node.attrs.get("pe", 1), "BITS": bitwidth(g, node.inputs[0]),
+                       "SIGNED": is_signed(g, node.inputs[0]), "CHANNELS": c, "IN_H": h,
+                       "IN_W": w, "K": node.attrs["kernel"]}, {}
+
+
+def emit_upsample(node, g, name):
+    h, w, c = g.tensors[node.inputs[0]].shape
+    return "upsample", {"PE": node.attrs.get("pe", 1), "BITS": bitwidth(g, node.inputs[0]),
+                        "CHANNELS": c, "IN_H": h, "IN_W": w,
+                        "FACTOR": node.attrs["factor"]}, {}
+
+
+def emit_add(node, g, name):
+    a, b = node.inputs
+    return "add_saturating", {
+        "PE": node.attrs.get("pe", 1), "A_BITS": bitwidth(g, a), "A_SIGNED": is_signed(g, a),
+        "B_BITS": bitwidth(g, b), "B_SIGNED": is_signed(g, b),
+        "OUT_BITS": bitwidth(g, node.outputs[0]), "OUT_MIN": node.attrs["out_min"],
+        "OUT_MAX": node.attrs["out_max"]}, {}
+
+
+def _width(g, tensor, elems):
+    return bitwidth(g, tensor) * elems
+
+
+def emit_concat(node, g, name):
+    pe = int(node.attrs.get("pe", 1))
+    beats = [g.tensors[i].channels // pe for i in node.inputs]
+    packed = sum(b << (16 * j) for j, b in enumerate(beats))
+    return "concat", {"WIDTH": _width(g, node.outputs[0], pe), "N_IN": len(beats),
+                      "BEATS": Raw(f"{16 * len(beats)}'h{packed:x}")}, {}
+
+
+def emit_slice_channels(node, g, name):
+    pe = int(node.attrs.get("pe", 1))
+    start, stop = int(node.attrs["start"]), int(node.attrs["stop"])
+    if start % pe or stop % pe:
+        raise RtlError(f"node '{node.name}' (slice_channels): channels [{start}, {stop}) "
+                       f"do not fall on beats of pe={pe}")
+    return "slice_channels", {"WIDTH": _width(g, node.inputs[0], pe),
+                              "IN_BEATS": g.tensors[node.inputs[0]].channels // pe,
+                              "START_BEAT": start // pe, "STOP_BEAT": stop // pe}, {}
+
+
+def emit_duplicate(node, g, name):
+    pe = int(node.attrs.get("pe", 1))
+    return "duplicate", {"WIDTH": _width(g, node.inputs[0], pe),
+                         "N_OUT": len(node.outputs)}, {}
+
+
+def emit_fifo(node, g, name):
+    t = g.tensors[node.inputs[0]]
+    pe = int(node.attrs.get("pe", 1))
+    words = int(node.attrs["depth"]) * (t.channels // pe)
+    return "axis_fifo", {"WIDTH": _width(g, node.inputs[0], pe), "DEPTH": max(2, words)}, {}
+
+
+EMITTERS = {
+    "xnor_mvtu": emit_xnor_mvtu, "int_mvtu": emit_int_mvtu, "threshold": emit_threshold,
+    "sliding_window": emit_sliding_window, "maxpool": emit_maxpool, "upsample": emit_upsample,
+    "add": emit_add, "concat": emit_concat, "slice_channels": emit_slice_channels,
+    "duplicate": emit_duplicate, "fifo": emit_fifo,
+}
+# Port prefixes of the multi-stream modules (the others have one s_axis and one m_axis).
+PACKED_IN = {"concat"}
+PACKED_OUT = {"duplicate"}
+SUPPORT_MODULES = ("threshold_unit", "requant_unit", "stream_width_converter")
+
+
+# -- the stitched design ---------------------------------------------------------------------
+
+@dataclass
+class Design:
+    """The generated accelerator: instances, streams and ports, ready to be written."""
+    instances: list[Instance]
+    wires: dict[str, dict]            # wire prefix -> {tensor, width, producer, consumer}
+    ports_in: list[dict]
+    ports_out: list[dict]
+
+
+def wire_name(tensor: str) -> str:
+    return "w_" + re.sub(r"\W", "_", tensor)
+
+
+def build_design(g: HwGraph) -> Design:
+    g.check()
+    instances: list[Instance] = []
+    wires: dict[str, dict] = {}
+    n_in, n_out = len(g.inputs), len(g.outputs)
+
+    def new_wire(tensor: str, elems: int, suffix: str = "") -> str:
+        w = wire_name(tensor) + suffix
+        if w in wires:
+            raise RtlError(f"two streams map to the wire name '{w}'; rename tensor '{tensor}'")
+        wires[w] = {"tensor": tensor, "width": _width(g, tensor, elems), "elems": elems,
+                    "producer": None, "consumer": None}
+        return w
+
+    # every stream: the wire its producer drives (at the producer's width)
+    prod_wire, prod_elems = {}, {}
+    for k, name in enumerate(g.inputs):
+        readers = g.consumers(name)
+        elems = layer_of(readers[0]).in_elems(readers[0], g, readers[0].inputs.index(name)) \
+            if readers else 1
+        prod_wire[name], prod_elems[name] = new_wire(name, elems), elems
+        wires[prod_wire[name]]["producer"] = "s_axis" if n_in == 1 else f"s{k}_axis"
+    for node in g.nodes:
+        lay = layer_of(node)
+        for o in node.outputs:
+            e = lay.out_elems(node, g)
+            prod_wire[o], prod_elems[o] = new_wire(o, e), e
+            wires[prod_wire[o]]["producer"] = node.name
+
+    def reader_wire(tensor: str, elems: int, reader: str) -> str:
+        """The wire `reader` reads `tensor` from at `elems` per beat (converters inserted)."""
+        w, have = prod_wire[tensor], prod_elems[tensor]
+        steps = [] if have == elems else (
+            [elems] if (elems % have == 0 or have % elems == 0) else
+            [math.gcd(have, elems), elems])
+        for j, e in enumerate(steps):
+            nw = new_wire(tensor, e, f"_wc{j}")
+            inst = Instance(f"u_wc_{re.sub(r'[^0-9A-Za-z_]', '_', tensor)}_{j}",
+                            "stream_width_converter",
+                            {"ELEM_BITS": bitwidth(g, tensor), "IN_ELEMS": have,
+                             "OUT_ELEMS": e}, [("s_axis", [w])], [("m_axis", [nw])],
+                            kind="width_converter")
+            wires[w]["consumer"], wires[nw]["producer"] = inst.name, inst.name
+            instances.append(inst)
+            w, have = nw, e
+        wires[w]["consumer"] = reader
+        return w
+
+    for node in g.nodes:
+        emit = EMITTERS.get(node.kind)
+        if emit is None:
+            raise RtlError(f"node '{node.name}': no RTL for layer kind '{node.kind}'")
+        lay = layer_of(node)
+        # u_ prefix: a node may be called like a Verilog keyword ("join", "begin")
+        name = "u_" + re.sub(r"\W", "_", node.name)
+        module, params, mems = emit(node, g, name)
+        ins = [reader_wire(t, lay.in_elems(node, g, j), name)
+               for j, t in enumerate(node.inputs)]
+        outs = [prod_wire[o] for o in node.outputs]
+        for o in outs:
+            wires[o]["producer"] = name
+        if node.kind in PACKED_IN:
+            inputs = [("s_axis", ins)]
+        elif node.kind == "add":
+            inputs = [("s0_axis", [ins[0]]), ("s1_axis", [ins[1]])]
+        else:
+            inputs = [("s_axis", ins)]
+        outputs = [("m_axis", outs)]
+        instances.append(Instance(name, module, params, inputs, outputs, node.name,
+                                  node.kind, mems))
+
+    ports_in, ports_out = [], []
+    for k, name in enumerate(g.inputs):
+        t = g.tensors[name]
+        port = "s_axis" if n_in == 1 else f"s{k}_axis"
+        ports_in.append(_port(g, port, name, prod_elems[name], prod_wire[name]))
+    for k, name in enumerate(g.outputs):
+        port = "m_axis" if n_out == 1 else f"m{k}_axis"
+        w = prod_wire[name]
+        wires[w]["consumer"] = port
+        ports_out.append(_port(g, port, name, prod_elems[name], w))
+    return Design(instances, wires, ports_in, ports_out)
+
+
+def _port(g, port, tensor, elems, wire) -> dict:
+    t = g.tensors[tensor]
+    bits = bitwidth(g, tensor)
+    return {"port": port, "tensor": tensor, "wire": wire, "shape": list(t.shape),
+            "dtype": t.dtype, "bits": bits, "signed": bool(is_signed(g, tensor)),
+            "elems": elems, "tdata_width": tdata_width(bits, elems),
+            "beats_per_frame": t.pixels * t.channels // elems}
+
+
+def top_verilog(d: Design) -> str:
+    L = [f"// Generated by flow/rtlgen.py from the hardware graph: do not edit.",
+         f"// One instance per hardware layer (hw/README.md has each module's contract).",
+         "`default_nettype none", "", f"module {TOP} (",
+         "    input  wire ap_clk,", "    input  wire ap_rst_n,"]
+    ports = []
+    for p in d.ports_in:
+        ports += [f"    input  wire [{p['tdata_width'] - 1}:0] {p['port']}_tdata",
+                  f"    input  wire {p['port']}_tvalid", f"    output wire {p['port']}_tready"]
+    for p in d.ports_out:
+        ports += [f"    output wire [{p['tdata_width'] - 1}:0] {p['port']}_tdata",
+                  f"    output wire {p['port']}_tvalid", f"    input  wire {p['port']}_tready",
+                  f"    output wire {p['port']}_tlast"]
+    L.append(",\n".join(ports))
+    L += [");", ""]
+    for w, info in d.wires.items():
+        L += [f"  wire [{info['width'] - 1}:0] {w}_tdata;  // {info['tensor']}",
+              f"  wire {w}_tvalid;", f"  wire {w}_tready;"]
+    L.append("")
+    for p in d.ports_in:
+        w, width = p["wire"], d.wires[p["wire"]]["width"]
+        L += [f"  assign {w}_tdata = {p['port']}_tdata[{width - 1}:0];",
+              f"  assign {w}_tvalid = {p['port']}_tvalid;",
+              f"  assign {p['port']}_tready = {w}_tready;"]
+        if p["tdata_width"] > width:
+            L.append(f"  wire unused_{p['port']} = &{{1'b0, {p['port']}_tdata"
+                     f"[{p['tdata_width'] - 1}:{width}]}};")
+    for p in d.ports_out:
+        w, width = p["wire"], d.wires[p["wire"]]["width"]
+        pad = p["tdata_width"] - width
+        data = f"{{{pad}'d0, {w}_tdata}}" if pad else f"{w}_tdata"
+        n = p["beats_per_frame"]
+        cb = max(1, math.ceil(math.log2(n)))
+        L += [f"  assign {p['port']}_tdata = {data};",
+              f"  assign {p['port']}_tvalid = {w}_tvalid;",
+              f"  assign {w}_tready = {p['port']}_tready;",
+              f"  // TLAST on the last beat of every frame ({n} beats), for the DMA",
+              f"  reg [{cb - 1}:0] {p['port']}_beat;",
+              f"  always @(posedge ap_clk)",
+              f"    if (!ap_rst_n) {p['port']}_beat <= '0;",
+              f"    else if ({p['port']}_tvalid && {p['port']}_tready)",
+              f"      {p['port']}_beat <= ({p['port']}_beat == {cb}'d{n - 1}) ? '0 : "
+              f"{p['port']}_beat + 1'b1;",
+              f"  assign {p['port']}_tlast = ({p['port']}_beat == {cb}'d{n - 1});"]
+    L.append("")
+    for inst in d.instances:
+        params = ",\n".join(f"    .{k}({vlit(v)})" for k, v in inst.params.items())
+        conns = ["    .clk(ap_clk)", "    .rst_n(ap_rst_n)"]
+        for prefix, ws in inst.inputs:
+            conns += _conn(prefix, ws, "in")
+        for prefix, ws in inst.outputs:
+            conns += _conn(prefix, ws, "out")
+        L += [f"  // {inst.kind} {inst.node or ''}".rstrip(),
+              f"  {inst.module} #(\n{params}\n  ) {inst.name} (", ",\n".join(conns), "  );", ""]
+    L += ["endmodule", "", "`default_nettype wire", ""]
+    return "\n".join(L)
+
+
+def _conn(prefix: str, ws: list[str], direction: str) -> list[str]:
+    def cat(sig):
+        if len(ws) == 1:
+            return f"{ws[0]}_{sig}"
+        return "{" + ", ".join(f"{w}_{sig}" for w in reversed(ws)) + "}"
+    return [f"    .{prefix}_tdata({cat('tdata')})", f"    .{prefix}_tvalid({cat('tvalid')})",
+            f"    .{prefix}_tready({cat('tready')})"]
+
+
+def library_sources(modules: set[str]) -> list[Path]:
+    """The hw/ files an accelerator needs (support modules always: they are small)."""
+    files = []
+    for m in sorted(set(modules) | set(SUPPORT_MODULES)):
+        f = HW_DIR / f"{m}.sv"
+        if not f.exists():
+            raise RtlError(f"the RTL library has no module '{m}' ({f} is missing)")
+        files.append(f)
+    extra = HW_DIR / "axis_register_slice.sv"
+    if extra.exists():
+        files.append(extra)
+    return files
+
+
+def write_rtl(g: HwGraph, out_dir: str | Path) -> dict:
+    """Write `out_dir`: the library files used, the ROM files, `accelerator.sv`,
+    `filelist.f` and `accelerator.json`. Returns the manifest."""
+    out = Path(out_dir)
+    d = build_design(g)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    sources = []
+    for f in library_sources({i.module for i in d.instances}):
+        shutil.copy2(f, out / f.name)
+        sources.append(f.name)
+    mems = []
+    for inst in d.instances:
+        for fname, text in inst.mems.items():
+            (out / fname).write_text(text)
+            mems.append(fname)
+    (out / f"{TOP}.sv").write_text(top_verilog(d))
+    sources.append(f"{TOP}.sv")
+    (out / "filelist.f").write_text("\n".join(sources) + "\n")
+    manifest = {
+        "top": TOP, "sources": sources, "memories": mems,
+        "inputs": d.ports_in, "outputs": d.ports_out,
+        "streams": [{"wire": w, **info} for w, info in d.wires.items()],
+        "instances": [{"name": i.name, "module": i.module, "kind": i.kind, "node": i.node,
+                       "params": {k: v for k, v in i.params.items()}}
+                      for i in d.instances],
+    }
+    (out / f"{TOP}.json").write_text(json.dumps(manifest, indent=1))
+    return manifest
