@@ -1,0 +1,249 @@
+"""Random hardware graphs for the per-layer RTL tests: `copies` independent instances of one
+layer kind, each with random parameters, folding and data, side by side in one graph (one
+Verilator build covers them all). Parameters are drawn within what the flow emits, and a bit
+beyond (odd sizes, asymmetric padding, extreme thresholds)."""
+from __future__ import annotations
+
+import numpy as np
+from qonnx.core.datatype import DataType
+
+from flow.hwgraph import HwGraph
+from flow.hwgraph import HwNode
+from flow.hwgraph import HwTensor
+from flow.layers import layer_of
+from flow.layers.base import divisors
+from flow.layers.int_mvtu import accumulator_range
+
+
+def _codes(rng, dtype: str, shape) -> np.ndarray:
+    dt = DataType[dtype]
+    return rng.integers(int(dt.min()), int(dt.max()) + 1, size=shape, dtype=np.int64)
+
+
+def _pick(rng, values):
+    return values[int(rng.integers(len(values)))]
+
+
+def _sorted_thresholds(rng, channels, levels, lo, hi):
+    """Nondecreasing thresholds per channel, some outside [lo, hi] and some repeated."""
+    T = np.sort(rng.integers(lo - 3, hi + 4, size=(channels, levels)), axis=1)
+    return T.astype(np.int64)
+
+
+def _uint_for(n: int) -> str:
+    return f"UINT{max(1, int(n).bit_length())}"
+
+
+class _Builder:
+    def __init__(self, rng, frames):
+        self.g = HwGraph()
+        self.rng = rng
+        self.frames = frames
+        self.feeds: dict[str, np.ndarray] = {}
+
+    def inp(self, name, shape, dtype):
+        self.g.add_tensor(HwTensor(name, tuple(shape), dtype))
+        self.g.inputs.append(name)
+        self.feeds[name] = _codes(self.rng, dtype, (self.frames, *shape))
+        return name
+
+    def out(self, name, shape, dtype):
+        self.g.add_tensor(HwTensor(name, tuple(shape), dtype))
+        self.g.outputs.append(name)
+        return name
+
+    def node(self, name, kind, ins, outs, attrs, arrays=None):
+        self.g.add_node(HwNode(name, kind, ins, outs, attrs, arrays or {}))
+
+
+def _output_stage(b: _Builder, j, cout, x_lo, x_hi):
+    """Random output stage: none, thresholds or the two-piece requantizer."""
+    rng = b.rng
+    stage = _pick(rng, ["none", "thresholds", "requant"])
+    if stage == "thresholds":
+        levels = _pick(rng, [1, 3, 7, 15])
+        base = int(_pick(rng, [0, -(levels + 1) // 2]))
+        dtype = f"INT{int(levels + 1).bit_length() + 1}" if base < 0 else _uint_for(levels)
+        return dtype, {"base": base}, {
+            "thresholds": _sorted_thresholds(rng, cout, levels, x_lo, x_hi),
+            "flip": rng.integers(0, 2, size=cout).astype(np.int64)}
+    if stage == "requant":
+        shift = int(rng.integers(0, 6))
+        mul = rng.integers(-40, 41, size=(cout, 2))
+        add = rng.integers(-3000, 3001, size=(cout, 2))
+        split = rng.integers(x_lo - 2, x_hi + 3, size=cout)
+        return "INT8", {"rq_shift": shift, "out_min": -128, "out_max": 127}, {
+            "rq_mul": mul.astype(np.int64), "rq_add": add.astype(np.int64),
+            "rq_split": split.astype(np.int64)}
+    lo, hi = x_lo, x_hi
+    return (_uint_for(hi) if lo >= 0 else f"INT{max(lo.bit_length(), hi.bit_length()) + 1}"), {}, {}
+
+
+def random_graph(kind: str, seed: int, copies: int = 3, frames: int = 2):
+    """(graph, feeds) with `copies` random instances of `kind`."""
+    rng = np.random.default_rng(seed)
+    b = _Builder(rng, frames)
+    for j in range(copies):
+        _KIND[kind](b, j)
+    b.g.topo_sort()
+    b.g.check()
+    for n in b.g.nodes:   # the folding drawn must be one the flow could choose
+        space = layer_of(n).fold_space(n, b.g)
+        for p in layer_of(n).fold_params:
+            assert layer_of(n).fold(n, p) in space[p], (n.name, p)
+    return b.g, b.feeds
+
+
+def _img(rng, hmax=7):
+    return int(rng.integers(2, hmax + 1)), int(rng.integers(2, hmax + 1))
+
+
+def _fifo(b, j):
+    c = int(b.rng.integers(1, 9))
+    dt = _pick(b.rng, ["BINARY", "INT8", "UINT4"])
+    h, w = _img(b.rng)
+    pe = _pick(b.rng, divisors(c))
+    x = b.inp(f"x{j}", (h, w, c), dt)
+    y = b.out(f"y{j}", (h, w, c), dt)
+    b.node(f"fifo{j}", "fifo", [x], [y], {"depth": int(b.rng.integers(1, 6)), "pe": pe})
+
+
+def _duplicate(b, j):
+    c = int(b.rng.integers(1, 9))
+    dt = _pick(b.rng, ["BINARY", "INT8"])
+    h, w = _img(b.rng)
+    n = int(b.rng.integers(2, 4))
+    x = b.inp(f"x{j}", (h, w, c), dt)
+    ys = [b.out(f"y{j}_{k}", (h, w, c), dt) for k in range(n)]
+    b.node(f"dup{j}", "duplicate", [x], ys, {"pe": _pick(b.rng, divisors(c))})
+
+
+def _concat(b, j):
+    pe = _pick(b.rng, [1, 2, 4])
+    dt = _pick(b.rng, ["BINARY", "INT8"])
+    h, w = _img(b.rng)
+    cs = [pe * int(b.rng.integers(1, 4)) for _ in range(int(b.rng.integers(2, 4)))]
+    xs = [b.inp(f"x{j}_{k}", (h, w, c), dt) for k, c in enumerate(cs)]
+    y = b.out(f"y{j}", (h, w, sum(cs)), dt)
+    b.node(f"concat{j}", "concat", xs, [y], {"pe": pe})
+
+
+def _slice_channels(b, j):
+    pe = _pick(b.rng, [1, 2, 3])
+    n = int(b.rng.integers(2, 5))
+    start = pe * int(b.rng.integers(0, n))
+    stop = pe * int(b.rng.integers(start // pe + 1, n + 1))
+    dt = _pick(b.rng, ["BINARY", "INT8"])
+    h, w = _img(b.rng)
+    x = b.inp(f"x{j}", (h, w, pe * n), dt)
+    y = b.out(f"y{j}", (h, w, stop - start), dt)
+    b.node(f"slice{j}", "slice_channels", [x], [y], {"start": start, "stop": stop, "pe": pe})
+
+
+def _add(b, j):
+    c = int(b.rng.integers(1, 7))
+    h, w = _img(b.rng)
+    da, db = _pick(b.rng, ["INT8", "INT9", "UINT4"]), _pick(b.rng, ["INT8", "INT4"])
+    lo = int(DataType[da].min() + DataType[db].min())
+    hi = int(DataType[da].max() + DataType[db].max())
+    out_min, out_max = (-128, 127) if b.rng.random() < 0.7 else (lo, hi)
+    dt = "INT8" if (out_min, out_max) == (-128, 127) else f"INT{max(lo.bit_length(), hi.bit_length()) + 1}"
+    xa, xb = b.inp(f"a{j}", (h, w, c), da), b.inp(f"b{j}", (h, w, c), db)
+    y = b.out(f"y{j}", (h, w, c), dt)
+    b.node(f"add{j}", "add", [xa, xb], [y],
+           {"out_min": out_min, "out_max": out_max, "pe": _pick(b.rng, divisors(c))})
+
+
+def _maxpool(b, j):
+    k = _pick(b.rng, [2, 3])
+    h, w = int(b.rng.integers(k, 3 * k + 2)), int(b.rng.integers(k, 3 * k + 2))
+    c = int(b.rng.integers(1, 7))
+    dt = _pick(b.rng, ["INT8", "UINT4"])
+    x = b.inp(f"x{j}", (h, w, c), dt)
+    y = b.out(f"y{j}", (h // k, w // k, c), dt)
+    b.node(f"pool{j}", "maxpool", [x], [y], {"kernel": k, "pe": _pick(b.rng, divisors(c))})
+
+
+def _upsample(b, j):
+    f = _pick(b.rng, [2, 3])
+    h, w = _img(b.rng, 5)
+    c = int(b.rng.integers(1, 7))
+    dt = _pick(b.rng, ["INT8", "BINARY"])
+    x = b.inp(f"x{j}", (h, w, c), dt)
+    y = b.out(f"y{j}", (h * f, w * f, c), dt)
+    b.node(f"up{j}", "upsample", [x], [y], {"factor": f, "pe": _pick(b.rng, divisors(c))})
+
+
+def _sliding_window(b, j):
+    rng = b.rng
+    k = _pick(rng, [1, 2, 3, 3, 5])
+    s = _pick(rng, [1, 1, 2])
+    pad = [int(rng.integers(0, k)) for _ in range(4)]
+    h = int(rng.integers(max(1, k - pad[0] - pad[2]), 9))
+    w = int(rng.integers(max(1, k - pad[1] - pad[3]), 9))
+    c = _pick(rng, [1, 2, 3, 4, 6])
+    dt = _pick(rng, ["BINARY", "UINT8"])
+    oh = (h + pad[0] + pad[2] - k) // s + 1
+    ow = (w + pad[1] + pad[3] - k) // s + 1
+    pad_code = 0 if dt == "BINARY" else int(rng.integers(0, 256))
+    x = b.inp(f"x{j}", (h, w, c), dt)
+    y = b.out(f"y{j}", (oh, ow, k * k * c), dt)
+    b.node(f"swg{j}", "sliding_window", [x], [y],
+           {"kernel": k, "stride": s, "pad": pad, "pad_code": pad_code,
+            "simd": _pick(rng, divisors(c))})
+
+
+def _threshold(b, j):
+    rng = b.rng
+    c = int(rng.integers(1, 7))
+    h, w = _img(rng, 4)
+    dt = _pick(rng, ["INT8", "UINT8", "INT12"])
+    lo, hi = int(DataType[dt].min()), int(DataType[dt].max())
+    levels = _pick(rng, [1, 1, 3, 15, 255])
+    base = _pick(rng, [0, -128]) if levels == 255 else 0
+    odt = ("INT8" if base else "UINT8") if levels == 255 else _uint_for(levels)
+    if levels == 1 and rng.random() < 0.5:
+        odt = "BINARY"
+    x = b.inp(f"x{j}", (h, w, c), dt)
+    y = b.out(f"y{j}", (h, w, c), odt)
+    b.node(f"thr{j}", "threshold", [x], [y], {"base": base, "pe": _pick(rng, divisors(c))},
+           {"thresholds": _sorted_thresholds(rng, c, levels, min(lo, -hi), max(hi, -lo)),
+            "flip": rng.integers(0, 2, size=c).astype(np.int64)})
+
+
+def _xnor_mvtu(b, j):
+    rng = b.rng
+    k = _pick(rng, [8, 9, 18, 36, 64, 72])
+    cout = _pick(rng, [1, 2, 4, 6, 8])
+    h, w = _img(rng, 3)
+    x = b.inp(f"x{j}", (h, w, k), "BINARY")
+    dt, attrs, arrays = _output_stage(b, j, cout, 0, k)
+    y = b.out(f"y{j}", (h, w, cout), dt)
+    b.node(f"xnor{j}", "xnor_mvtu", [x], [y],
+           {**attrs, "pe": _pick(rng, divisors(cout)), "simd": _pick(rng, divisors(k))},
+           {"weights": rng.integers(0, 2, size=(cout, k)).astype(np.uint8), **arrays})
+
+
+def _int_mvtu(b, j):
+    rng = b.rng
+    k = _pick(rng, [3, 12, 27, 32])
+    cout = _pick(rng, [1, 2, 4, 5])
+    h, w = _img(rng, 3)
+    dtin = _pick(rng, ["UINT8", "INT8"])
+    x = b.inp(f"x{j}", (h, w, k), dtin)
+    wts = rng.integers(-128, 128, size=(cout, k)).astype(np.int64)
+    lo = np.full(k, int(DataType[dtin].min()))
+    hi = np.full(k, int(DataType[dtin].max()))
+    alo, ahi = accumulator_range(wts, lo, hi)
+    dt, attrs, arrays = _output_stage(b, j, cout, int(alo.min()), int(ahi.max()))
+    y = b.out(f"y{j}", (h, w, cout), dt)
+    b.node(f"imvtu{j}", "int_mvtu", [x], [y],
+           {**attrs, "pe": _pick(rng, divisors(cout)), "simd": _pick(rng, divisors(k))},
+           {"weights": wts.astype(np.int8), **arrays})
+
+
+_KIND = {"fifo": _fifo, "duplicate": _duplicate, "concat": _concat,
+         "slice_channels": _slice_channels, "add": _add, "maxpool": _maxpool,
+         "upsample": _upsample, "sliding_window": _sliding_window, "threshold": _threshold,
+         "xnor_mvtu": _xnor_mvtu, "int_mvtu": _int_mvtu}
+KINDS = tuple(_KIND)
