@@ -24,7 +24,6 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from flow.hwgraph import HwGraph  # noqa: E402
-from flow.layers import layer_of  # noqa: E402
 from flow.rtlgen import TOP  # noqa: E402
 from flow.rtlgen import write_rtl  # noqa: E402
 from flow.stream_format import pack_beats  # noqa: E402
@@ -116,10 +115,12 @@ class SimResult:
 
 
 def default_watchdog(g: HwGraph, valid_prob: float, ready_prob: float) -> int:
-    """Cycles without any beat at the ports that mean deadlock: far more than the slowest
-    layer needs per frame, scaled for the random gaps."""
-    slowest = max((layer_of(n).cycles(n, g) for n in g.nodes), default=0)
-    return int((2 * slowest + 2000) / min(valid_prob, ready_prob))
+    """Cycles without a beat on any stream that mean deadlock. The longest a live design goes
+    quiet is an MVTU computing one output group (K/SIMD cycles); allow twice that and more,
+    scaled for the random gaps."""
+    quiet = max((n.arrays["weights"].shape[1] // int(n.attrs.get("simd", 1))
+                 for n in g.nodes if "weights" in n.arrays), default=0)
+    return int((2 * quiet + 1000) / min(valid_prob, ready_prob))
 
 
 def simulate(g: HwGraph, feeds: dict[str, np.ndarray], *, tag: str = "design", seed: int = 0,

@@ -5,8 +5,9 @@ It reads a job (JSON, path in $BINHG_SIM_JOB, written by sim/harness.py): the be
 every input port, how many to expect on every output port, the random tvalid gaps / tready
 backpressure, an optional reset in the middle of a first frame, and a watchdog limit. It writes
 what arrived (beats and their cycles) to the job's result file; the harness compares it with the
-golden model. The watchdog fails the test when no beat moves on any port for too long and names
-the layers that hold offered input without being blocked by their consumers.
+golden model. The watchdog fails the test when no beat moves on any stream of the design for too
+long (the top's `dbg_any_beat`) and names the layers that hold offered input without being
+blocked by their consumers.
 
 Per cycle: drive on the falling edge, then sample valid/ready in the read-only phase before the
 rising edge, which is when the beats that are sampled as valid && ready move.
@@ -53,9 +54,9 @@ class Deadlock(AssertionError):
     pass
 
 
-def _diagnose(dut, job, cycle) -> str:
-    """Which layers hold offered input without being blocked downstream."""
-    state = {}
+def _diagnose(dut, job, cycle, state) -> str:
+    """Which layers hold offered input without being blocked downstream (`state` gets every
+    stream's (tvalid, tready), for the result file)."""
     for s in job["streams"]:
         w = s["wire"]
         state[w] = (int(getattr(dut, f"{w}_tvalid").value), int(getattr(dut, f"{w}_tready").value))
@@ -69,7 +70,7 @@ def _diagnose(dut, job, cycle) -> str:
         if offered and not blocked:
             stalled.append(f"'{layer}' holds offered input on {offered}"
                            + (f" while waiting for data on {empty}" if empty else ""))
-    msg = f"deadlock: no beat moved on any port for {job['watchdog']} cycles (cycle {cycle})."
+    msg = f"deadlock: no beat moved on any stream for {job['watchdog']} cycles (cycle {cycle})."
     if stalled:
         msg += " Stalled layer(s): " + "; ".join(stalled) + "."
     full = sorted({s["tensor"] for s in job["streams"] if state[s["wire"]] == (1, 0)})
@@ -96,6 +97,7 @@ async def _run(dut, job, ins, outs, rng, stop_after_in=None, record=True):
     """Stream until every expected output beat arrived (or, with stop_after_in, until that
     many beats went in on port 0 or the cycle budget is spent). Returns the cycles used."""
     vp, rp = job["valid_prob"], job["ready_prob"]
+    life = dut.dbg_any_beat
     cycle, idle = 0, 0
     while True:
         await FallingEdge(dut.ap_clk)
@@ -129,7 +131,7 @@ async def _run(dut, job, ins, outs, rng, stop_after_in=None, record=True):
                     p.beats.append(p.tdata.value.to_unsigned())
                     p.cycles.append(cycle)
         cycle += 1
-        idle = 0 if moved else idle + 1
+        idle = 0 if moved or int(life.value) else idle + 1
         if stop_after_in is not None:
             if ins[0].idx >= stop_after_in or cycle > job["watchdog"]:
                 return cycle
@@ -137,7 +139,7 @@ async def _run(dut, job, ins, outs, rng, stop_after_in=None, record=True):
               and all(p.idx == len(p.beats) for p in ins)):
             return cycle
         if idle > job["watchdog"]:
-            raise Deadlock(_diagnose(dut, job, cycle))
+            raise Deadlock(_diagnose(dut, job, cycle, job.setdefault("state", {})))
 
 
 @cocotb.test()
@@ -160,6 +162,8 @@ async def stream_bench(dut):
         result["cycles"] = await _run(dut, job, ins, outs, rng)
     except Deadlock as e:
         result["error"] = str(e)
+        result["stream_state"] = job.get("state", {})
+        result["inputs_consumed"] = {p.name: p.idx for p in ins}
         raise
     finally:
         for p in outs:

@@ -144,6 +144,18 @@ class MatrixVectorUnit(Layer):
     def in_elems(self, node, g, i=0):
         return self.fold(node, "simd")
 
+    def input_buffers(self, node, g, bits: int) -> Resources:
+        """The input vector buffer (replayed for output groups 1..NF-1) and, where there are
+        such groups, the one-pixel read-ahead FIFO that keeps the producer streaming."""
+        from .fifo import fifo_resources
+
+        cout, k = node.arrays["weights"].shape
+        simd = self.fold(node, "simd")
+        buf = memory(simd * bits, k // simd)
+        if cout // self.fold(node, "pe") > 1:
+            buf = buf + fifo_resources(bits, k, simd, 1)
+        return buf
+
 
 def check_fold(layer: Layer, node, g) -> None:
     """A folding the layer cannot have (e.g. from a hand-edited checkpoint) names the node."""

@@ -39,4 +39,4 @@ class IntMVTU(MatrixVectorUnit):
         lanes = Resources(lut=pe * (simd * 2 + acc), ff=pe * (acc + simd * 16), dsp=pe * simd)
         weights = memory(simd * 8, (cout // pe) * (k // simd), pe)
         return (Resources(lut=200 + 4 * simd * abits, ff=300) + lanes + weights
-                + output_stage_cost(node, g, acc, pe, cout))
+                + self.input_buffers(node, g, abits) + output_stage_cost(node, g, acc, pe, cout))

@@ -60,5 +60,5 @@ class XnorMVTU(MatrixVectorUnit):
         # bit, the XNOR absorbed) and an accumulator.
         lanes = Resources(lut=pe * (simd + 2 * acc), ff=pe * (acc + simd // 2))
         weights = memory(simd, (cout // pe) * (k // simd), pe)
-        return (Resources(lut=150, ff=200) + lanes + weights
+        return (Resources(lut=150, ff=200) + lanes + weights + self.input_buffers(node, g, 1)
                 + output_stage_cost(node, g, acc, pe, cout))
