@@ -3,7 +3,7 @@
 Every hardware layer becomes one instance of its hw/ module (hw/README.md has the contracts),
 its folding and integer parameters from the graph, weights/thresholds as `$readmemh` files.
 Where a producer writes a different number of elements per beat than its consumer reads, a
-stream width converter is inserted (via the gcd when neither divides the other). The top,
+stream width converter (a gearbox for any ratio) is inserted. The top,
 `accelerator.sv`, has one AXI-Stream port per graph input/output (`s_axis`/`m_axis` when there
 is one of each) with byte-padded `tdata` and `m_axis_tlast` on each frame's last beat.
 `accelerator.json` describes the ports and every internal stream for drivers and benches.
@@ -322,9 +322,7 @@ def build_design(g: HwGraph) -> Design:
     def reader_wire(tensor: str, elems: int, reader: str) -> str:
         """The wire `reader` reads `tensor` from at `elems` per beat (converters inserted)."""
         w, have = prod_wire[tensor], prod_elems[tensor]
-        steps = [] if have == elems else (
-            [elems] if (elems % have == 0 or have % elems == 0) else
-            [math.gcd(have, elems), elems])
+        steps = [] if have == elems else [elems]   # one converter regroups any ratio
         for j, e in enumerate(steps):
             nw = new_wire(tensor, e, f"_wc{j}")
             inst = Instance(f"u_wc_{re.sub(r'[^0-9A-Za-z_]', '_', tensor)}_{j}",

@@ -1,8 +1,10 @@
 // Regroups a stream of ELEM_BITS-bit elements from IN_ELEMS to OUT_ELEMS per beat, element
-// order kept (element 0 in the low bits). One of IN_ELEMS, OUT_ELEMS divides the other.
+// order kept (element 0 in the low bits); any two counts (a frame is whole beats on both sides).
 // Gather (OUT = R*IN): R input beats make one output beat. Split (IN = R*OUT): one input beat
 // makes R output beats. Both run at one input or output beat per cycle, whichever side is
 // wider being the slower one, and end in a skid buffer (latency 1); IN == OUT is just that.
+// Otherwise a gearbox: a shift register of elements that takes IN_ELEMS and gives OUT_ELEMS per
+// cycle, so it too is limited only by the slower side (latency 2).
 module stream_width_converter #(
     parameter integer ELEM_BITS = 1,
     parameter integer IN_ELEMS  = 8,
@@ -35,7 +37,7 @@ module stream_width_converter #(
                 .m_axis_tready(m_axis_tready)
             );
 
-        end else if (OUT_ELEMS > IN_ELEMS) begin : g_gather
+        end else if (OUT_ELEMS % IN_ELEMS == 0) begin : g_gather
             localparam integer R  = OUT_ELEMS / IN_ELEMS;
             localparam integer CW = $clog2(R);
 
@@ -72,7 +74,7 @@ module stream_width_converter #(
             );
             assign s_axis_tready = out_ready;
 
-        end else begin : g_split
+        end else if (IN_ELEMS % OUT_ELEMS == 0) begin : g_split
             localparam integer R  = IN_ELEMS / OUT_ELEMS;
             localparam integer CW = $clog2(R);
 
@@ -113,6 +115,71 @@ module stream_width_converter #(
                 .m_axis_tvalid(m_axis_tvalid),
                 .m_axis_tready(m_axis_tready)
             );
+
+        end else begin : g_gearbox
+            // gb holds `cnt` elements in stream order, the oldest at the bottom. An emission
+            // moves the bottom OUT_ELEMS into the output register and shifts the rest down (a
+            // fixed shift: wiring); an accepted beat lands right above what stays.
+            localparam integer MIN_E = IN_ELEMS < OUT_ELEMS ? IN_ELEMS : OUT_ELEMS;
+            // s_axis_tready comes from the registered count alone (no m_axis_tready ->
+            // s_axis_tready path), so a beat is taken only if it fits even without this
+            // cycle's emission. MIN_E extra elements keep that at full rate: when IN < OUT the
+            // count peaks at OUT-1+IN and must still take a beat; when IN > OUT a beat must be
+            // taken whenever fewer than 2*OUT are held, or the next cycle runs dry.
+            localparam integer DEPTH = IN_ELEMS + OUT_ELEMS + MIN_E - 1;
+            localparam integer GB_W  = DEPTH * ELEM_BITS;
+            localparam integer CW    = $clog2(DEPTH + 1);
+            localparam integer SW    = $clog2(DEPTH - IN_ELEMS + 1);   // landing slot bits
+
+            logic [GB_W-1:0]  gb, gb_d;
+            logic [GB_W-1:0]  ins, msk;         // the input beat and its slots, at `kept`
+            logic [CW-1:0]    cnt, cnt_d;
+            logic [OUT_W-1:0] out_data;
+            logic             out_valid;
+            logic             in_ready;          // registered: cnt <= DEPTH - IN_ELEMS
+
+            wire          emit   = (!out_valid || m_axis_tready) && cnt >= CW'(OUT_ELEMS);
+            wire          accept = s_axis_tvalid && in_ready;
+            wire [CW-1:0] kept   = emit ? cnt - CW'(OUT_ELEMS) : cnt;
+
+            always_comb begin
+                // Element-granular barrel shift in constant stages (only needed when the beat
+                // is accepted, and then kept <= DEPTH - IN_ELEMS fits in SW bits).
+                ins = GB_W'(s_axis_tdata);
+                msk = GB_W'({IN_W{1'b1}});
+                for (int s = 0; s < SW; s++) begin
+                    if (kept[s]) begin
+                        ins = ins << (ELEM_BITS << s);
+                        msk = msk << (ELEM_BITS << s);
+                    end
+                end
+                gb_d = emit ? gb >> OUT_W : gb;
+                if (accept) gb_d = (gb_d & ~msk) | (ins & msk);
+                cnt_d = accept ? kept + CW'(IN_ELEMS) : kept;
+            end
+
+            always_ff @(posedge clk) begin
+                if (!rst_n) begin
+                    cnt       <= '0;
+                    in_ready  <= 1'b0;
+                    out_valid <= 1'b0;
+                end else begin
+                    cnt      <= cnt_d;
+                    in_ready <= cnt_d <= CW'(DEPTH - IN_ELEMS);
+                    if (emit)               out_valid <= 1'b1;
+                    else if (m_axis_tready) out_valid <= 1'b0;
+                end
+            end
+
+            // Data registers need no reset: only the first `cnt` elements are ever read.
+            always_ff @(posedge clk) begin
+                gb <= gb_d;
+                if (emit) out_data <= gb[OUT_W-1:0];
+            end
+
+            assign s_axis_tready = in_ready;
+            assign m_axis_tdata  = out_data;
+            assign m_axis_tvalid = out_valid;
         end
     endgenerate
 endmodule
