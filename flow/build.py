@@ -48,6 +48,9 @@ def parse_args(argv):
                    help="fold for this frame rate (default: the fastest design that fits "
                         "85%% of the board's LUTs and BRAM)")
     p.add_argument("--output", help="output folder (default build/<model>-<board>)")
+    p.add_argument("--no-sim", action="store_true",
+                   help="skip the Verilator simulation of the RTL (the report then has no "
+                        "simulated cycles)")
     names = [s.name for s in STEPS]
     p.add_argument("--from", dest="start", metavar="STEP", help=f"resume at: {', '.join(names)}")
     p.add_argument("--until", dest="stop", metavar="STEP", help="stop after this step")
@@ -83,7 +86,14 @@ def print_summary(console, report: dict) -> None:
     r, u, b = report["resources"], report["utilization"], report["board_resources"]
     console.print(f"{len(report['layers'])} layers; {report['cycles_per_frame']} cycles/frame = "
                   f"[bold]{report['fps_estimate']:.1f} FPS[/] at {report['clock_mhz']:g} MHz; "
-                  f"latency {report['latency_cycles_estimate']} cycles")
+                  f"latency {report['latency_cycles_estimate']} cycles (estimate)")
+    sim = report.get("simulation", {})
+    if "cycles_per_frame" in sim:
+        console.print(f"RTL simulation: {sim['cycles_per_frame']} cycles/frame = "
+                      f"[bold]{sim['fps_simulated']:.1f} FPS[/], bit-exact on {sim['frames']} "
+                      f"frames; the estimate is off by {sim['estimate_error']:+.1%}")
+        if "note" in sim:
+            console.print(f"  note: {sim['note']}")
     console.print(f"estimated: LUT {r['lut']}/{b['lut']} ({u['lut']:.0%}), FF {r['ff']}/{b['ff']} "
                   f"({u['ff']:.0%}), BRAM36 {r['bram36']:g}/{b['bram36']} ({u['bram36']:.0%}), "
                   f"DSP {r['dsp']}/{b['dsp']} ({u['dsp']:.0%})")
@@ -106,7 +116,8 @@ def main(argv=None) -> int:
     # A report from an earlier run must not make this folder look complete if we fail.
     report_path.unlink(missing_ok=True)
     ctx = BuildContext(cfg=cfg, board=board, out_dir=out, weights=weights,
-                       torch_model=torch_model, target_fps=args.target_fps, console=console)
+                       torch_model=torch_model, target_fps=args.target_fps, console=console,
+                       skip_sim=args.no_sim)
     console.print(f"[bold]Building[/] {cfg.name} for {board.name} ({board.part}, "
                   f"{board.clock_mhz:g} MHz) into {out}")
     t0 = time.perf_counter()

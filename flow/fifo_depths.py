@@ -78,7 +78,19 @@ def schedule(g: HwGraph) -> Schedule:
     return Schedule(period, avail, occupancy, int(np.ceil(last)))
 
 
+# A join's inputs may deliver a pixel's beats in different orders (the two channel slices of
+# one stream that a U-Net merge adds: one passes the first half of every pixel while the other
+# drops it), which the pixel-level schedule cannot see; the RTL's handshake buffers hold a beat
+# or two, not pixels, so every join input gets a FIFO one pixel deeper than its occupancy.
+JOIN_SKEW = 1
+
+
 def fifo_depths(g: HwGraph) -> tuple[dict[str, int], Schedule]:
     """Streams that need more than the implicit buffer, with their depth in pixels."""
     s = schedule(g)
-    return {k: v for k, v in s.occupancy.items() if v > IMPLICIT_DEPTH}, s
+    depths = {k: v for k, v in s.occupancy.items() if v > IMPLICIT_DEPTH}
+    for n in g.nodes:
+        if len(n.inputs) > 1:
+            for i in n.inputs:
+                depths[i] = max(depths.get(i, 0), s.occupancy.get(i, 0) + JOIN_SKEW)
+    return depths, s

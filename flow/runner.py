@@ -43,6 +43,7 @@ class BuildContext:
     target_fps: float | None = None
     console: object | None = None    # rich Console, for steps that show progress
     results: dict = field(default_factory=dict)   # steps' top-level report fields
+    skip_sim: bool = False           # --no-sim
 
     @property
     def intermediate_dir(self) -> Path:
@@ -127,6 +128,8 @@ def remove_outputs(ctx: BuildContext, selected: list[Step]) -> None:
 def run_steps(ctx: BuildContext, steps: list[Step], selected: list[Step],
               console) -> list[dict]:
     """Run `selected` in order; stop at the first failure. Returns the steps' records."""
+    from rich.markup import escape
+
     records = []
     if selected and selected[0] is not steps[0]:
         resume_graph(ctx, steps, selected[0])
@@ -153,7 +156,7 @@ def run_steps(ctx: BuildContext, steps: list[Step], selected: list[Step],
         color = {"done": "green", "skipped": "yellow", "failed": "red"}[outcome.status]
         msg = f"    [{color}]{outcome.status}[/] in {seconds:.1f} s"
         if outcome.reason:
-            msg += f": {outcome.reason}"
+            msg += f": {escape(outcome.reason)}"   # reasons quote logs, not markup
         console.print(msg)
         if outcome.status == "failed":
             break

