@@ -187,38 +187,13 @@ module xnor_popcount_mvtu #(
     end
 
     // ---- output stage -----------------------------------------------------------------------
-    generate
-        if (OUT_STAGE == 1) begin : g_thresh
-            threshold_unit #(
-                .PE(PE), .X_BITS(X_BITS), .NF(NF), .LEVELS(LEVELS), .T_BITS(T_BITS),
-                .BASE(BASE), .OUT_BITS(OUT_BITS), .THRESH_FILE(THRESH_FILE)
-            ) u_out (
-                .clk(clk), .rst_n(rst_n), .en(en), .in_valid(v3), .in_nf(nf3), .in_x(acc3),
-                .out_valid(m_axis_tvalid), .out_y(m_axis_tdata)
-            );
-        end else if (OUT_STAGE == 2) begin : g_requant
-            requant_unit #(
-                .PE(PE), .X_BITS(X_BITS), .NF(NF), .MUL_BITS(MUL_BITS), .ADD_BITS(ADD_BITS),
-                .SPLIT_BITS(SPLIT_BITS), .SHIFT(SHIFT), .OUT_MIN(OUT_MIN), .OUT_MAX(OUT_MAX),
-                .OUT_BITS(OUT_BITS), .RQ_FILE(RQ_FILE)
-            ) u_out (
-                .clk(clk), .rst_n(rst_n), .en(en), .in_valid(v3), .in_nf(nf3), .in_x(acc3),
-                .out_valid(m_axis_tvalid), .out_y(m_axis_tdata)
-            );
-        end else begin : g_none
-            // The accumulators are the output register: they hold while the beat waits
-            // because nothing advances without en.
-            assign m_axis_tvalid = v3;
-            logic unused_nf3;    // no per-channel parameters to address
-            assign unused_nf3 = ^nf3;
-            for (genvar p = 0; p < PE; p++) begin : g_lane_out
-                // Sign-extend, or truncate (the generator guarantees the value fits).
-                /* verilator lint_off UNUSEDSIGNAL */
-                logic signed [X_BITS-1:0] a;
-                /* verilator lint_on UNUSEDSIGNAL */
-                assign a = acc3[p*X_BITS +: X_BITS];
-                assign m_axis_tdata[p*OUT_BITS +: OUT_BITS] = OUT_BITS'(a);
-            end
-        end
-    endgenerate
+    mvtu_output_stage #(
+        .PE(PE), .X_BITS(X_BITS), .NF(NF), .OUT_STAGE(OUT_STAGE), .OUT_BITS(OUT_BITS),
+        .LEVELS(LEVELS), .T_BITS(T_BITS), .BASE(BASE), .THRESH_FILE(THRESH_FILE),
+        .MUL_BITS(MUL_BITS), .ADD_BITS(ADD_BITS), .SPLIT_BITS(SPLIT_BITS), .SHIFT(SHIFT),
+        .OUT_MIN(OUT_MIN), .OUT_MAX(OUT_MAX), .RQ_FILE(RQ_FILE)
+    ) u_out (
+        .clk(clk), .rst_n(rst_n), .en(en), .in_valid(v3), .in_nf(nf3), .in_x(acc3),
+        .out_valid(m_axis_tvalid), .out_y(m_axis_tdata)
+    );
 endmodule
