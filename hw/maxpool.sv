@@ -68,16 +68,12 @@ module maxpool #(
     logic [W-1:0]  mem [0:DEPTH-1];
 
     // ---------------------------------------------------------------- output queue
-    // Three entries: an emitting beat may be accepted whenever the queue plus the beat in
-    // stage 1 leave room, which sustains one beat per cycle without looking at m_tready
+    // Three entries: an emitting beat may be accepted whenever the queue has room for it and
+    // the beat in stage 1, which sustains one beat per cycle without looking at m_tready
     // (so s_tready has no combinational path from m_tready).
-    localparam int OQ = 3;
-    logic [W-1:0] oq [0:OQ-1];
-    logic [1:0]   oq_head, oq_tail, oq_count;
-    logic         oq_push, oq_pop;
+    logic [1:0] oq_free;        // free entries of the 3-entry queue
 
-    assign s_axis_tready = rst_n &&
-        (!(keep && last_px) || ({1'b0, oq_count} + 3'(v1 && emit1) < 3'(OQ)));
+    assign s_axis_tready = rst_n && (!(keep && last_px) || oq_free > 2'(v1 && emit1));
     assign acc = s_axis_tvalid && s_axis_tready;
 
     always_ff @(posedge clk) begin
@@ -129,23 +125,14 @@ module maxpool #(
     end
 
     // ---------------------------------------------------------------- output queue
-    assign oq_push = v1 && emit1;
-    assign oq_pop  = m_axis_tvalid && m_axis_tready;
-
-    always_ff @(posedge clk) begin
-        if (!rst_n) begin
-            oq_head <= '0; oq_tail <= '0; oq_count <= '0;
-        end else begin
-            if (oq_push) oq_tail <= (oq_tail == 2'(OQ - 1)) ? '0 : oq_tail + 1'b1;
-            if (oq_pop)  oq_head <= (oq_head == 2'(OQ - 1)) ? '0 : oq_head + 1'b1;
-            oq_count <= oq_count + 2'(oq_push) - 2'(oq_pop);
-        end
-    end
-
-    always_ff @(posedge clk) begin
-        if (oq_push) oq[oq_tail] <= new1;
-    end
-
-    assign m_axis_tdata  = oq[oq_head];
-    assign m_axis_tvalid = rst_n && oq_count != 0;
+    axis_output_queue #(.WIDTH(W)) u_oq (
+        .clk          (clk),
+        .rst_n        (rst_n),
+        .push         (v1 && emit1),
+        .push_data    (new1),
+        .free         (oq_free),
+        .m_axis_tdata (m_axis_tdata),
+        .m_axis_tvalid(m_axis_tvalid),
+        .m_axis_tready(m_axis_tready)
+    );
 endmodule

@@ -107,13 +107,11 @@ module sliding_window #(
     logic signed [YW-1:0]  w_row;        // row being written, numbered in the reader's frame
 
     // ---------------------------------------------------------------- output queue
-    // Three entries: with one read in flight the reader may issue whenever the queue plus
-    // the in-flight read fit, which sustains one beat per cycle without looking at tready.
-    localparam int OQ = 3;
-    logic [W-1:0] oq [0:OQ-1];
-    logic [1:0]   oq_head, oq_tail, oq_count;
-    logic         rd_pending, rd_pad;   // read issued last cycle, and whether it was padding
-    logic         oq_push, oq_pop;
+    // Three entries: with one read in flight the reader may issue whenever the queue has
+    // room for it and the in-flight read, which sustains one beat per cycle without looking
+    // at tready.
+    logic [1:0] oq_free;                // free entries of the 3-entry queue
+    logic       rd_pending, rd_pad;     // read issued last cycle, and whether it was padding
 
     // ---------------------------------------------------------------- reader control
     logic signed [XW-1:0] r_beat;
@@ -128,8 +126,7 @@ module sliding_window #(
         // A frame starts only after its first input beat, even where it begins with padding,
         // so no output of a frame that never comes is sent.
         frame_started = (w_row > 0) || (w_row == 0 && w_col != '0);
-        issue = rst_n && frame_started && (pad || ready_data) &&
-                ({1'b0, oq_count} + 3'(rd_pending) < 3'(OQ));
+        issue = rst_n && frame_started && (pad || ready_data) && oq_free > 2'(rd_pending);
         rd_en = issue && !pad;
         rd_addr = r_row_addr + AW'(r_beat[XW-1:0]);   // never wraps: rows start at k*ROWB
 
@@ -204,27 +201,24 @@ module sliding_window #(
     end
 
     // ---------------------------------------------------------------- output queue
-    assign oq_push = rd_pending;
-    assign oq_pop  = m_axis_tvalid && m_axis_tready;
-
     always_ff @(posedge clk) begin
         if (!rst_n) begin
             rd_pending <= 1'b0;
             rd_pad <= 1'b0;
-            oq_head <= '0; oq_tail <= '0; oq_count <= '0;
         end else begin
             rd_pending <= issue;
             rd_pad <= pad;
-            if (oq_push) oq_tail <= (oq_tail == 2'(OQ - 1)) ? '0 : oq_tail + 1'b1;
-            if (oq_pop)  oq_head <= (oq_head == 2'(OQ - 1)) ? '0 : oq_head + 1'b1;
-            oq_count <= oq_count + 2'(oq_push) - 2'(oq_pop);
         end
     end
 
-    always_ff @(posedge clk) begin
-        if (oq_push) oq[oq_tail] <= rd_pad ? PAD_VEC : mem_q;
-    end
-
-    assign m_axis_tdata  = oq[oq_head];
-    assign m_axis_tvalid = rst_n && oq_count != 0;
+    axis_output_queue #(.WIDTH(W)) u_oq (
+        .clk          (clk),
+        .rst_n        (rst_n),
+        .push         (rd_pending),
+        .push_data    (rd_pad ? PAD_VEC : mem_q),
+        .free         (oq_free),
+        .m_axis_tdata (m_axis_tdata),
+        .m_axis_tvalid(m_axis_tvalid),
+        .m_axis_tready(m_axis_tready)
+    );
 endmodule

@@ -58,12 +58,11 @@ module upsample #(
     end
 
     // ---------------------------------------------------------------- output queue
-    // Three entries: with one read in flight the reader may issue whenever the queue plus
-    // the in-flight read fit, which sustains one beat per cycle without looking at tready.
-    localparam int OQ = 3;
-    logic [W-1:0] oq [0:OQ-1];
-    logic [1:0]   oq_head, oq_tail, oq_count;
-    logic         rd_pending, oq_push, oq_pop;
+    // Three entries: with one read in flight the reader may issue whenever the queue has
+    // room for it and the in-flight read, which sustains one beat per cycle without looking
+    // at tready.
+    logic [1:0] oq_free;        // free entries of the 3-entry queue
+    logic       rd_pending;     // read issued last cycle: its word enters the queue now
 
     logic last_cb, last_fx, last_fy, last_ix, last_pass, w_row_done, r_row_done;
     logic [CW-1:0] r_word;
@@ -76,8 +75,7 @@ module upsample #(
         last_pass = last_fy;
         r_word    = r_pix + CW'(r_cb);
         rd_addr   = r_word[AW-1:0];
-        rd_en     = rst_n && (w_ahead || w_col > r_word) &&
-                    ({1'b0, oq_count} + 3'(rd_pending) < 3'(OQ));
+        rd_en     = rst_n && (w_ahead || w_col > r_word) && oq_free > 2'(rd_pending);
         r_row_done = rd_en && last_cb && last_fx && last_ix && last_fy;
     end
 
@@ -116,25 +114,19 @@ module upsample #(
     end
 
     // ---------------------------------------------------------------- output queue
-    assign oq_push = rd_pending;
-    assign oq_pop  = m_axis_tvalid && m_axis_tready;
-
     always_ff @(posedge clk) begin
-        if (!rst_n) begin
-            rd_pending <= 1'b0;
-            oq_head <= '0; oq_tail <= '0; oq_count <= '0;
-        end else begin
-            rd_pending <= rd_en;
-            if (oq_push) oq_tail <= (oq_tail == 2'(OQ - 1)) ? '0 : oq_tail + 1'b1;
-            if (oq_pop)  oq_head <= (oq_head == 2'(OQ - 1)) ? '0 : oq_head + 1'b1;
-            oq_count <= oq_count + 2'(oq_push) - 2'(oq_pop);
-        end
+        if (!rst_n) rd_pending <= 1'b0;
+        else        rd_pending <= rd_en;
     end
 
-    always_ff @(posedge clk) begin
-        if (oq_push) oq[oq_tail] <= mem_q;
-    end
-
-    assign m_axis_tdata  = oq[oq_head];
-    assign m_axis_tvalid = rst_n && oq_count != 0;
+    axis_output_queue #(.WIDTH(W)) u_oq (
+        .clk          (clk),
+        .rst_n        (rst_n),
+        .push         (rd_pending),
+        .push_data    (mem_q),
+        .free         (oq_free),
+        .m_axis_tdata (m_axis_tdata),
+        .m_axis_tvalid(m_axis_tvalid),
+        .m_axis_tready(m_axis_tready)
+    );
 endmodule
