@@ -1,19 +1,17 @@
 // XNOR-popcount matrix-vector unit (kind xnor_mvtu): P[o] = #{k : x[k] == w[o,k]} per pixel,
 // then the output stage (0 = P itself, 1 = thresholds, 2 = requantizer).
 //
-// Schedule (FINN's): a pixel is NF = COUT/PE output groups of SF = K/SIMD folds, one
-// PE x SIMD step per cycle. In group 0 each step takes its SIMD input bits straight from the
-// stream and also writes them into a one-pixel vector buffer; groups 1..NF-1 replay the
-// buffer. So the input is read once per pixel, in step with its first output group, and the
-// array never idles while input is available: (COUT/PE)*(K/SIMD) cycles per pixel.
+// Schedule (FINN's, in mvtu_sequencer): a pixel is NF = COUT/PE output groups of SF = K/SIMD
+// folds, one PE x SIMD step per cycle; the input is read once per pixel, in step with its
+// first output group, so a pixel costs (COUT/PE)*(K/SIMD) cycles.
 //
 // Flow control is a global stall: every register advances on en = !m_axis_tvalid ||
 // m_axis_tready, so the output register is the only place a finished beat can wait and
 // nothing is lost or duplicated. Pipeline (enabled cycles):
 //   step issue (counters)  -> 1: weight ROM and vector buffer read (synchronous), input beat
-//   registered -> 2: per-lane popcount of the SIMD XNORs -> 3: accumulator (P complete on the
-//   last fold) -> output stage (0 cycles for OUT_STAGE 0: the accumulator is the output
-//   register; 3 for thresholds; 4 for the requantizer).
+//   registered (all in mvtu_sequencer) -> 2: per-lane popcount of the SIMD XNORs ->
+//   3: accumulator (P complete on the last fold) -> output stage (0 cycles for OUT_STAGE 0:
+//   the accumulator is the output register; 3 for thresholds; 4 for the requantizer).
 module xnor_popcount_mvtu #(
     parameter integer PE          = 1,
     parameter integer SIMD        = 1,
@@ -47,116 +45,32 @@ module xnor_popcount_mvtu #(
     output logic                   m_axis_tvalid,
     input  logic                   m_axis_tready
 );
-    localparam integer SF     = K / SIMD;            // folds per output group
     localparam integer NF     = COUT / PE;           // output groups per pixel
-    localparam integer SF_W   = SF > 1 ? $clog2(SF) : 1;
     localparam integer NF_W   = NF > 1 ? $clog2(NF) : 1;
-    localparam integer WA_W   = NF * SF > 1 ? $clog2(NF * SF) : 1;
     localparam integer PC_W   = $clog2(SIMD + 1);    // popcount of one step
     localparam integer X_BITS = $clog2(K + 1) + 1;   // P (0..K) as a signed number
-
-    // ---- input read-ahead ---------------------------------------------------------------------
-    // Groups 1..NF-1 replay the buffered vector and read no input, so a one-pixel FIFO in
-    // front lets the producer deliver the next pixel meanwhile: group 0 then reads it at one
-    // beat per cycle, and a pixel costs max(producer, NF*SF) cycles instead of their sum.
-    logic [SIMD-1:0] in_tdata;
-    logic in_tvalid, in_tready;
-    generate
-        if (NF > 1) begin : g_read_ahead
-            axis_fifo #(.WIDTH(SIMD), .DEPTH(SF > 2 ? SF : 2)) u_read_ahead (
-                .clk(clk), .rst_n(rst_n),
-                .s_axis_tdata(s_axis_tdata), .s_axis_tvalid(s_axis_tvalid),
-                .s_axis_tready(s_axis_tready),
-                .m_axis_tdata(in_tdata), .m_axis_tvalid(in_tvalid), .m_axis_tready(in_tready));
-        end else begin : g_direct
-            assign in_tdata      = s_axis_tdata;
-            assign in_tvalid     = s_axis_tvalid;
-            assign s_axis_tready = in_tready;
-        end
-    endgenerate
 
     logic en;
     assign en = !m_axis_tvalid || m_axis_tready;
 
-    // ---- step issue -------------------------------------------------------------------------
-    logic [SF_W-1:0] sf;
-    logic [NF_W-1:0] nf;
-    logic [WA_W-1:0] waddr;     // nf*SF + sf
-    logic            from_in;   // group 0: the vector comes from the stream
-    logic            step;
-    assign from_in       = nf == '0;
-    assign step          = en && (!from_in || in_tvalid);
-    assign in_tready     = rst_n && en && from_in;
-
-    always_ff @(posedge clk) begin
-        if (!rst_n) begin
-            sf    <= '0;
-            nf    <= '0;
-            waddr <= '0;
-        end else if (step) begin
-            if (sf == SF_W'(SF - 1)) begin
-                sf <= '0;
-                nf <= (nf == NF_W'(NF - 1)) ? '0 : nf + 1'b1;
-            end else begin
-                sf <= sf + 1'b1;
-            end
-            waddr <= (waddr == WA_W'(NF * SF - 1)) ? '0 : waddr + 1'b1;
-        end
-    end
-
-    // ---- stage 1: memories ------------------------------------------------------------------
-    logic [PE*SIMD-1:0] wrom [0:NF*SF-1];
-    generate
-        if (WEIGHT_FILE != "") begin : g_init
-            initial $readmemh(WEIGHT_FILE, wrom);
-        end
-    endgenerate
-
-    logic [SIMD-1:0] vbuf [0:SF-1];    // the current pixel's input vector
-    always_ff @(posedge clk) begin
-        if (step && from_in)
-            vbuf[sf] <= in_tdata;
-    end
-
-    logic               v1, first1, last1, from_in1;
-    logic [NF_W-1:0]    nf1;
-    logic [PE*SIMD-1:0] w1;
-    logic [SIMD-1:0]    in1, buf1;
-    always_ff @(posedge clk) begin
-        if (en) begin
-            w1       <= wrom[waddr];
-            buf1     <= vbuf[sf];
-            in1      <= in_tdata;
-            first1   <= sf == '0;
-            last1    <= sf == SF_W'(SF - 1);
-            from_in1 <= from_in;
-            nf1      <= nf;
-        end
-    end
-
-    // ---- stage 2: popcount of the XNORs -----------------------------------------------------
-    logic [SIMD-1:0] x1;
-    assign x1 = from_in1 ? in1 : buf1;
-
-    logic            v2, first2, last2;
-    logic [NF_W-1:0] nf2;
-    always_ff @(posedge clk) begin
-        if (en) begin
-            first2 <= first1;
-            last2  <= last1;
-            nf2    <= nf1;
-        end
-    end
-
-    // ---- stage 3: accumulate over the folds -------------------------------------------------
+    // ---- control: read-ahead, step issue, weight ROM, vector buffer, valid pipeline ---------
+    logic [SIMD-1:0]      x1;          // stage 1: the step's SIMD input bits
+    logic [PE*SIMD-1:0]   w1;          // stage 1: the step's weight bits, lane p at p*SIMD
+    logic                 v2, first2;  // stage 2: accumulate pc, starting from zero if first2
     logic                 v3;          // P of group nf3 is complete in acc3
     logic [NF_W-1:0]      nf3;
-    logic [PE*X_BITS-1:0] acc3;
-    always_ff @(posedge clk) begin
-        if (en && v2)
-            nf3 <= nf2;
-    end
+    mvtu_sequencer #(
+        .PE(PE), .SIMD(SIMD), .K(K), .COUT(COUT), .IN_W(1), .W_W(1),
+        .WEIGHT_FILE(WEIGHT_FILE)
+    ) u_seq (
+        .clk(clk), .rst_n(rst_n), .en(en),
+        .s_axis_tdata(s_axis_tdata), .s_axis_tvalid(s_axis_tvalid),
+        .s_axis_tready(s_axis_tready),
+        .x1(x1), .w1(w1), .v2(v2), .first2(first2), .v3(v3), .nf3(nf3)
+    );
 
+    // ---- stages 2 and 3: popcount of the XNORs, accumulated over the folds ------------------
+    logic [PE*X_BITS-1:0] acc3;
     for (genvar p = 0; p < PE; p++) begin : g_lane
         // Stage 2: matches of the lane's SIMD weight bits with the input bits.
         logic [PC_W-1:0] pc;
@@ -172,18 +86,6 @@ module xnor_popcount_mvtu #(
                 acc <= (first2 ? '0 : acc) + X_BITS'(pc);
         end
         assign acc3[p*X_BITS +: X_BITS] = acc;
-    end
-
-    always_ff @(posedge clk) begin
-        if (!rst_n) begin
-            v1 <= 1'b0;
-            v2 <= 1'b0;
-            v3 <= 1'b0;
-        end else if (en) begin
-            v1 <= step;
-            v2 <= v1;
-            v3 <= v2 && last2;
-        end
     end
 
     // ---- output stage -----------------------------------------------------------------------

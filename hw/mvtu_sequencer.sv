@@ -1,0 +1,157 @@
+// The control shared by both matrix-vector units (xnor_popcount_mvtu, int_mvtu): input
+// read-ahead, step issue, weight ROM and vector buffer, and the valid / fold / group pipeline.
+// The MVTU around it keeps only its datapath (stage 2: one registered result per lane from
+// x1 and w1; stage 3: the accumulator) and its output stage, so the schedule and latency are
+// written once and both units keep exactly the same cycle behaviour.
+//
+// Schedule (FINN's): a pixel is NF = COUT/PE output groups of SF = K/SIMD folds, one
+// PE x SIMD step per cycle. In group 0 each step takes its SIMD input elements straight from
+// the stream and also writes them into a one-pixel vector buffer; groups 1..NF-1 replay the
+// buffer. So the input is read once per pixel, in step with its first output group, and the
+// array never idles while input is available: (COUT/PE)*(K/SIMD) cycles per pixel.
+//
+// Every register advances only on `en`, the MVTU's global stall. Pipeline (enabled cycles):
+//   step issue (counters) -> 1: weight ROM and vector buffer read (synchronous), input beat
+//   registered: x1, w1 -> 2: the MVTU's per-lane result of x1, w1, with v2 / first2 ->
+//   3: the MVTU's accumulator, complete for group nf3 when v3.
+module mvtu_sequencer #(
+    parameter integer PE          = 1,
+    parameter integer SIMD        = 1,
+    parameter integer K           = 1,
+    parameter integer COUT        = 1,
+    parameter integer IN_W        = 1,     // bits per input element
+    parameter integer W_W         = 1,     // bits per weight
+    parameter         WEIGHT_FILE = ""
+) (
+    input  logic                     clk,
+    input  logic                     rst_n,
+    input  logic                     en,
+    input  logic [SIMD*IN_W-1:0]     s_axis_tdata,
+    input  logic                     s_axis_tvalid,
+    output logic                     s_axis_tready,
+    // stage 1: the step's operands (combinational from registers), for the stage-2 datapath
+    output logic [SIMD*IN_W-1:0]     x1,     // SIMD input elements, element i at i*IN_W
+    output logic [PE*SIMD*W_W-1:0]   w1,     // lane p, element i at (p*SIMD + i)*W_W
+    // stage 2: aligned with the datapath's stage-2 registers, for the accumulator
+    output logic                     v2,     // a step is in stage 2: accumulate it
+    output logic                     first2, // its first fold: start from zero
+    // stage 3: aligned with the accumulator, for the output stage
+    output logic                     v3,     // the accumulator holds group nf3 complete
+    output logic [(COUT/PE > 1 ? $clog2(COUT/PE) : 1)-1:0] nf3
+);
+    localparam integer SF     = K / SIMD;            // folds per output group
+    localparam integer NF     = COUT / PE;           // output groups per pixel
+    localparam integer SF_W   = SF > 1 ? $clog2(SF) : 1;
+    localparam integer NF_W   = NF > 1 ? $clog2(NF) : 1;
+    localparam integer WA_W   = NF * SF > 1 ? $clog2(NF * SF) : 1;
+    localparam integer XV_W   = SIMD * IN_W;         // one step's input elements
+    localparam integer WV_W   = PE * SIMD * W_W;     // one step's weights
+
+    // ---- input read-ahead ---------------------------------------------------------------------
+    // Groups 1..NF-1 replay the buffered vector and read no input, so a one-pixel FIFO in
+    // front lets the producer deliver the next pixel meanwhile: group 0 then reads it at one
+    // beat per cycle, and a pixel costs max(producer, NF*SF) cycles instead of their sum.
+    logic [XV_W-1:0] in_tdata;
+    logic in_tvalid, in_tready;
+    generate
+        if (NF > 1) begin : g_read_ahead
+            axis_fifo #(.WIDTH(XV_W), .DEPTH(SF > 2 ? SF : 2)) u_read_ahead (
+                .clk(clk), .rst_n(rst_n),
+                .s_axis_tdata(s_axis_tdata), .s_axis_tvalid(s_axis_tvalid),
+                .s_axis_tready(s_axis_tready),
+                .m_axis_tdata(in_tdata), .m_axis_tvalid(in_tvalid), .m_axis_tready(in_tready));
+        end else begin : g_direct
+            assign in_tdata      = s_axis_tdata;
+            assign in_tvalid     = s_axis_tvalid;
+            assign s_axis_tready = in_tready;
+        end
+    endgenerate
+
+    // ---- step issue -------------------------------------------------------------------------
+    logic [SF_W-1:0] sf;
+    logic [NF_W-1:0] nf;
+    logic [WA_W-1:0] waddr;     // nf*SF + sf
+    logic            from_in;   // group 0: the vector comes from the stream
+    logic            step;
+    assign from_in       = nf == '0;
+    assign step          = en && (!from_in || in_tvalid);
+    assign in_tready     = rst_n && en && from_in;
+
+    always_ff @(posedge clk) begin
+        if (!rst_n) begin
+            sf    <= '0;
+            nf    <= '0;
+            waddr <= '0;
+        end else if (step) begin
+            if (sf == SF_W'(SF - 1)) begin
+                sf <= '0;
+                nf <= (nf == NF_W'(NF - 1)) ? '0 : nf + 1'b1;
+            end else begin
+                sf <= sf + 1'b1;
+            end
+            waddr <= (waddr == WA_W'(NF * SF - 1)) ? '0 : waddr + 1'b1;
+        end
+    end
+
+    // ---- stage 1: memories ------------------------------------------------------------------
+    logic [WV_W-1:0] wrom [0:NF*SF-1];
+    generate
+        if (WEIGHT_FILE != "") begin : g_init
+            initial $readmemh(WEIGHT_FILE, wrom);
+        end
+    endgenerate
+
+    logic [XV_W-1:0] vbuf [0:SF-1];    // the current pixel's input vector
+    always_ff @(posedge clk) begin
+        if (step && from_in)
+            vbuf[sf] <= in_tdata;
+    end
+
+    logic            v1, first1, last1, from_in1;
+    logic [NF_W-1:0] nf1;
+    logic [XV_W-1:0] in1, buf1;
+    always_ff @(posedge clk) begin
+        if (en) begin
+            w1       <= wrom[waddr];
+            buf1     <= vbuf[sf];
+            in1      <= in_tdata;
+            first1   <= sf == '0;
+            last1    <= sf == SF_W'(SF - 1);
+            from_in1 <= from_in;
+            nf1      <= nf;
+        end
+    end
+
+    // Group 0 takes the registered input beat: its buffer read returned the previous pixel,
+    // since the entry is written in the same cycle. Later groups take the buffer.
+    assign x1 = from_in1 ? in1 : buf1;
+
+    // ---- stage 2: control alongside the datapath's stage-2 registers ------------------------
+    logic            last2;
+    logic [NF_W-1:0] nf2;
+    always_ff @(posedge clk) begin
+        if (en) begin
+            first2 <= first1;
+            last2  <= last1;
+            nf2    <= nf1;
+        end
+    end
+
+    // ---- stage 3: the group whose accumulation completes -------------------------------------
+    always_ff @(posedge clk) begin
+        if (en && v2)
+            nf3 <= nf2;
+    end
+
+    always_ff @(posedge clk) begin
+        if (!rst_n) begin
+            v1 <= 1'b0;
+            v2 <= 1'b0;
+            v3 <= 1'b0;
+        end else if (en) begin
+            v1 <= step;
+            v2 <= v1;
+            v3 <= v2 && last2;
+        end
+    end
+endmodule
