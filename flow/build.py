@@ -48,9 +48,13 @@ def parse_args(argv):
                    help="fold for this frame rate (default: the fastest design that fits "
                         "85%% of the board's LUTs and BRAM)")
     p.add_argument("--output", help="output folder (default build/<model>-<board>)")
-    p.add_argument("--no-sim", action="store_true",
-                   help="skip the Verilator simulation of the RTL (the report then has no "
-                        "simulated cycles)")
+    sim = p.add_mutually_exclusive_group()
+    sim.add_argument("--sim", action="store_true",
+                     help="simulate the RTL even when it needs more cycles than the default "
+                          "budget (simulate_rtl)")
+    sim.add_argument("--no-sim", action="store_true",
+                     help="skip the Verilator simulation of the RTL (the report then has no "
+                          "simulated cycles)")
     names = [s.name for s in STEPS]
     p.add_argument("--from", dest="start", metavar="STEP", help=f"resume at: {', '.join(names)}")
     p.add_argument("--until", dest="stop", metavar="STEP", help="stop after this step")
@@ -117,7 +121,7 @@ def main(argv=None) -> int:
     report_path.unlink(missing_ok=True)
     ctx = BuildContext(cfg=cfg, board=board, out_dir=out, weights=weights,
                        torch_model=torch_model, target_fps=args.target_fps, console=console,
-                       skip_sim=args.no_sim)
+                       sim="yes" if args.sim else "no" if args.no_sim else "auto")
     console.print(f"[bold]Building[/] {cfg.name} for {board.name} ({board.part}, "
                   f"{board.clock_mhz:g} MHz) into {out}")
     t0 = time.perf_counter()

@@ -78,10 +78,11 @@ def schedule(g: HwGraph) -> Schedule:
     return Schedule(period, avail, occupancy, int(np.ceil(last)))
 
 
-# A join's inputs may deliver a pixel's beats in different orders (the two channel slices of
-# one stream that a U-Net merge adds: one passes the first half of every pixel while the other
-# drops it), which the pixel-level schedule cannot see; the RTL's handshake buffers hold a beat
-# or two, not pixels, so every join input gets a FIFO one pixel deeper than its occupancy.
+# Two channel slices of one stream joined again (a U-Net merge adds the halves) deliver a
+# pixel's beats at different times: one slice passes the first half of every pixel while the
+# other drops it. The pixel-level schedule cannot see that, and the RTL's handshake buffers
+# hold a beat or two, not pixels, so a join input that comes from a channel slice gets a FIFO
+# one pixel deeper than its occupancy (measured: hg-unet-tiny deadlocks without it).
 JOIN_SKEW = 1
 
 
@@ -92,5 +93,7 @@ def fifo_depths(g: HwGraph) -> tuple[dict[str, int], Schedule]:
     for n in g.nodes:
         if len(n.inputs) > 1:
             for i in n.inputs:
-                depths[i] = max(depths.get(i, 0), s.occupancy.get(i, 0) + JOIN_SKEW)
+                p = g.producer(i)
+                if p is not None and p.kind == "slice_channels":
+                    depths[i] = max(depths.get(i, 0), s.occupancy.get(i, 0) + JOIN_SKEW)
     return depths, s

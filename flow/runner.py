@@ -43,7 +43,7 @@ class BuildContext:
     target_fps: float | None = None
     console: object | None = None    # rich Console, for steps that show progress
     results: dict = field(default_factory=dict)   # steps' top-level report fields
-    skip_sim: bool = False           # --no-sim
+    sim: str = "auto"                # simulate_rtl: "auto" (within budget) | "yes" | "no"
 
     @property
     def intermediate_dir(self) -> Path:

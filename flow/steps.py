@@ -198,6 +198,9 @@ def step_generate_rtl(ctx: BuildContext) -> StepOutcome:
 # Frames streamed through the RTL simulation: cycles per frame is the distance between the
 # last two frames' ends (steady state, the pipeline full).
 SIM_FRAMES = 2
+# The cocotb bench steps every cycle from Python (about 20k cycles/s here): by default the
+# build simulates designs that need fewer cycles than this, and says so when it skips one.
+SIM_BUDGET_CYCLES = 2_000_000
 
 
 def step_simulate_rtl(ctx: BuildContext) -> StepOutcome:
@@ -216,8 +219,18 @@ def step_simulate_rtl(ctx: BuildContext) -> StepOutcome:
         from sim.harness import verilator_missing
     except ImportError as e:
         return StepOutcome("skipped", f"the simulation bench cannot be imported ({e})")
-    if ctx.skip_sim:
+    if ctx.sim == "no":
         return StepOutcome("skipped", "--no-sim was given")
+    from .fifo_depths import schedule
+
+    sched = schedule(ctx.model)
+    need = sched.latency + SIM_FRAMES * sched.period      # predicted, from the schedule
+    if ctx.sim == "auto" and need > SIM_BUDGET_CYCLES:
+        return StepOutcome(
+            "skipped", f"the design needs about {need:,} cycles for {SIM_FRAMES} frames, "
+            f"more than the default budget of {SIM_BUDGET_CYCLES:,} (about "
+            f"{SIM_BUDGET_CYCLES / 20_000 / 60:.0f} min with the Python bench); --sim runs it "
+            "anyway")
     why = verilator_missing()
     if why:
         return StepOutcome("skipped", why)
