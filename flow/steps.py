@@ -236,8 +236,9 @@ def step_simulate_rtl(ctx: BuildContext) -> StepOutcome:
         return StepOutcome("skipped", why)
     vec = np.load(ctx.out_dir / "golden" / "vectors.npz")
     g = ctx.model
-    images = np.concatenate([vec["images"]] * SIM_FRAMES)[:max(SIM_FRAMES, len(vec["images"]))]
-    expected = {k[4:]: np.concatenate([vec[k]] * SIM_FRAMES)[:len(images)]
+    reps = -(-SIM_FRAMES // len(vec["images"]))       # repeat the golden frames as needed
+    images = np.concatenate([vec["images"]] * reps)[:SIM_FRAMES]
+    expected = {k[4:]: np.concatenate([vec[k]] * reps)[:SIM_FRAMES]
                 for k in vec.files if k.startswith("out_")}
     try:
         # a shared cache ($BINHG_SIM_CACHE) reuses the compile of an identical design
