@@ -26,7 +26,6 @@ from .hwgraph import HwNode
 from .layers import layer_of
 from .layers.base import bitwidth
 from .layers.int_mvtu import accumulator_range
-from .layers.xnor_mvtu import accumulator_bits
 from .stream_format import tdata_width
 
 HW_DIR = Path(__file__).resolve().parent.parent / "hw"
@@ -270,9 +269,6 @@ EMITTERS = {
     "add": emit_add, "concat": emit_concat, "slice_channels": emit_slice_channels,
     "duplicate": emit_duplicate, "fifo": emit_fifo,
 }
-# Port prefixes of the multi-stream modules (the others have one s_axis and one m_axis).
-PACKED_IN = {"concat"}
-PACKED_OUT = {"duplicate"}
 
 
 # -- the stitched design ---------------------------------------------------------------------
@@ -288,6 +284,16 @@ class Design:
 
 def wire_name(tensor: str) -> str:
     return "w_" + re.sub(r"\W", "_", tensor)
+
+
+def instance_name(node: HwNode) -> str:
+    # u_ prefix: a node may be called like a Verilog keyword ("join", "begin")
+    return "u_" + re.sub(r"\W", "_", node.name)
+
+
+def port_name(direction: str, k: int, n: int) -> str:
+    """`s_axis`/`m_axis` when the top has one port that way, else `s0_axis`, `s1_axis`, ..."""
+    return f"{direction}_axis" if n == 1 else f"{direction}{k}_axis"
 
 
 def build_design(g: HwGraph) -> Design:
@@ -311,13 +317,13 @@ def build_design(g: HwGraph) -> Design:
         elems = layer_of(readers[0]).in_elems(readers[0], g, readers[0].inputs.index(name)) \
             if readers else 1
         prod_wire[name], prod_elems[name] = new_wire(name, elems), elems
-        wires[prod_wire[name]]["producer"] = "s_axis" if n_in == 1 else f"s{k}_axis"
+        wires[prod_wire[name]]["producer"] = port_name("s", k, n_in)
     for node in g.nodes:
         lay = layer_of(node)
         for o in node.outputs:
             e = lay.out_elems(node, g)
             prod_wire[o], prod_elems[o] = new_wire(o, e), e
-            wires[prod_wire[o]]["producer"] = node.name
+            wires[prod_wire[o]]["producer"] = instance_name(node)
 
     def reader_wire(tensor: str, elems: int, reader: str) -> str:
         """The wire `reader` reads `tensor` from at `elems` per beat (converters inserted)."""
@@ -341,31 +347,23 @@ def build_design(g: HwGraph) -> Design:
         if emit is None:
             raise RtlError(f"node '{node.name}': no RTL for layer kind '{node.kind}'")
         lay = layer_of(node)
-        # u_ prefix: a node may be called like a Verilog keyword ("join", "begin")
-        name = "u_" + re.sub(r"\W", "_", node.name)
+        name = instance_name(node)
         module, params, mems = emit(node, g, name)
         ins = [reader_wire(t, lay.in_elems(node, g, j), name)
                for j, t in enumerate(node.inputs)]
-        outs = [prod_wire[o] for o in node.outputs]
-        for o in outs:
-            wires[o]["producer"] = name
-        if node.kind in PACKED_IN:
-            inputs = [("s_axis", ins)]
-        elif node.kind == "add":
-            inputs = [("s0_axis", [ins[0]]), ("s1_axis", [ins[1]])]
-        else:
-            inputs = [("s_axis", ins)]
-        outputs = [("m_axis", outs)]
+        # add has two ports; concat (and duplicate's outputs) pack several streams in one
+        inputs = ([("s0_axis", [ins[0]]), ("s1_axis", [ins[1]])] if node.kind == "add"
+                  else [("s_axis", ins)])
+        outputs = [("m_axis", [prod_wire[o] for o in node.outputs])]
         instances.append(Instance(name, module, params, inputs, outputs, node.name,
                                   node.kind, mems))
 
     ports_in, ports_out = [], []
     for k, name in enumerate(g.inputs):
-        t = g.tensors[name]
-        port = "s_axis" if n_in == 1 else f"s{k}_axis"
-        ports_in.append(_port(g, port, name, prod_elems[name], prod_wire[name]))
+        ports_in.append(_port(g, port_name("s", k, n_in), name, prod_elems[name],
+                              prod_wire[name]))
     for k, name in enumerate(g.outputs):
-        port = "m_axis" if n_out == 1 else f"m{k}_axis"
+        port = port_name("m", k, n_out)
         w = prod_wire[name]
         wires[w]["consumer"] = port
         ports_out.append(_port(g, port, name, prod_elems[name], w))
