@@ -23,9 +23,11 @@ from qonnx.core.datatype import DataType
 
 from .hwgraph import HwGraph
 from .hwgraph import HwNode
+from .hwparams import accumulator_bounds
+from .hwparams import output_stage
+from .hwparams import signed_bits
 from .layers import layer_of
 from .layers.base import bitwidth
-from .layers.int_mvtu import accumulator_range
 from .stream_format import tdata_width
 
 HW_DIR = Path(__file__).resolve().parent.parent / "hw"
@@ -37,14 +39,6 @@ class RtlError(ValueError):
 
 
 # -- small helpers ---------------------------------------------------------------------------
-
-def signed_bits(lo: int, hi: int) -> int:
-    """Fewest two's complement bits holding every integer in [lo, hi]."""
-    b = 1
-    while not (-(1 << (b - 1)) <= lo and hi <= (1 << (b - 1)) - 1):
-        b += 1
-    return b
-
 
 class Raw(str):
     """A parameter value written as is (a sized Verilog literal)."""
@@ -95,9 +89,9 @@ class Instance:
 
 # -- output stages ---------------------------------------------------------------------------
 
-def _output_stage(node: HwNode, g: HwGraph, x_lo: int, x_hi: int, prefix: str) -> tuple[dict, dict]:
-    """OUT_STAGE parameters and ROM files of an MVTU / threshold node whose accumulator
-    ranges over [x_lo, x_hi] (hw/README.md, "Output stages")."""
+def _output_stage(node: HwNode, g: HwGraph, prefix: str) -> tuple[dict, dict]:
+    """OUT_STAGE parameters and ROM files of an MVTU / threshold node
+    (hw/README.md, "Output stages")."""
     out = node.outputs[0]
     p = {"OUT_STAGE": 0, "OUT_BITS": bitwidth(g, out), "OUT_SIGNED": is_signed(g, out),
          "LEVELS": 1, "T_BITS": 2, "BASE": 0, "THRESH_FILE": "",
@@ -106,42 +100,30 @@ def _output_stage(node: HwNode, g: HwGraph, x_lo: int, x_hi: int, prefix: str) -
     mems = {}
     pe = int(node.attrs.get("pe", 1))
     cout = g.tensors[out].channels
-    if "rq_mul" in node.arrays:
-        mul, add = node.arrays["rq_mul"], node.arrays["rq_add"]
-        # a split outside the accumulator's range means one segment everywhere: clamp it
-        split = np.clip(node.arrays["rq_split"], x_lo, x_hi + 1)
-        mb = signed_bits(int(mul.min()), int(mul.max()))
-        ab = signed_bits(int(add.min()), int(add.max()))
-        sb = signed_bits(int(split.min()), int(split.max()))
-        lane = [pack_fields(np.stack([mul[c, 0], mul[c, 1]])[None], mb)[0]
-                | pack_fields(np.stack([add[c, 0], add[c, 1]])[None], ab)[0] << (2 * mb)
-                | (int(split[c]) & ((1 << sb) - 1)) << (2 * mb + 2 * ab)
+    st = output_stage(node, *accumulator_bounds(node, g))
+    if st.kind == "requant":
+        mb, ab, sb = st.mul_bits, st.add_bits, st.split_bits
+        lane = [pack_fields(st.mul[c][None], mb)[0]
+                | pack_fields(st.add[c][None], ab)[0] << (2 * mb)
+                | (int(st.split[c]) & ((1 << sb) - 1)) << (2 * mb + 2 * ab)
                 for c in range(cout)]
         rw = 2 * mb + 2 * ab + sb
         words = [sum(lane[nf * pe + q] << (q * rw) for q in range(pe))
                  for nf in range(cout // pe)]
         f = f"{prefix}_requant.mem"
         mems[f] = mem_text(words, rw * pe)
-        p.update(OUT_STAGE=2, MUL_BITS=mb, ADD_BITS=ab, SPLIT_BITS=sb,
-                 SHIFT=int(node.attrs["rq_shift"]), OUT_MIN=int(node.attrs["out_min"]),
-                 OUT_MAX=int(node.attrs["out_max"]), RQ_FILE=f)
-    elif "thresholds" in node.arrays:
-        T, flip = node.arrays["thresholds"], node.arrays["flip"].astype(bool)
-        # s*x spans [-x_hi, -x_lo] on flipped channels: thresholds beyond the reachable
-        # values are clamped to one past the end, which counts the same
-        lo, hi = min(x_lo, -x_hi), max(x_hi, -x_lo)
-        T = np.clip(T, lo, hi + 1)
-        tb = signed_bits(lo, hi + 1)
-        levels = T.shape[1]
+        p.update(OUT_STAGE=2, MUL_BITS=mb, ADD_BITS=ab, SPLIT_BITS=sb, SHIFT=st.shift,
+                 OUT_MIN=st.out_min, OUT_MAX=st.out_max, RQ_FILE=f)
+    elif st.kind == "thresholds":
+        tb, levels = st.t_bits, st.levels
         lw = levels * tb + 1
-        lane = [pack_fields(T[c][None], tb)[0] | int(flip[c]) << (levels * tb)
+        lane = [pack_fields(st.thresholds[c][None], tb)[0] | int(st.flip[c]) << (levels * tb)
                 for c in range(cout)]
         words = [sum(lane[nf * pe + q] << (q * lw) for q in range(pe))
                  for nf in range(cout // pe)]
         f = f"{prefix}_thresholds.mem"
         mems[f] = mem_text(words, lw * pe)
-        p.update(OUT_STAGE=1, LEVELS=levels, T_BITS=tb, BASE=int(node.attrs["base"]),
-                 THRESH_FILE=f)
+        p.update(OUT_STAGE=1, LEVELS=levels, T_BITS=tb, BASE=st.base, THRESH_FILE=f)
     return p, mems
 
 
@@ -161,31 +143,26 @@ def _weights_rom(node: HwNode, bits: int, prefix: str) -> tuple[str, str]:
 def emit_xnor_mvtu(node, g, name):
     cout, k = node.arrays["weights"].shape
     wf, wtext = _weights_rom(node, 1, name)
-    stage, mems = _output_stage(node, g, 0, k, name)
+    stage, mems = _output_stage(node, g, name)
     params = {"PE": node.attrs.get("pe", 1), "SIMD": node.attrs.get("simd", 1), "K": k,
               "COUT": cout, "WEIGHT_FILE": wf, **stage}
     return "xnor_popcount_mvtu", params, {wf: wtext, **mems}
 
 
 def emit_int_mvtu(node, g, name):
-    w = node.arrays["weights"]
-    cout, k = w.shape
-    lo, hi = g.tensors[node.inputs[0]].code_range()
-    alo, ahi = accumulator_range(w, np.broadcast_to(lo, (k,)), np.broadcast_to(hi, (k,)))
-    x_lo, x_hi = int(alo.min()), int(ahi.max())
+    cout, k = node.arrays["weights"].shape
     wf, wtext = _weights_rom(node, 8, name)
-    stage, mems = _output_stage(node, g, x_lo, x_hi, name)
+    stage, mems = _output_stage(node, g, name)
     params = {"PE": node.attrs.get("pe", 1), "SIMD": node.attrs.get("simd", 1), "K": k,
               "COUT": cout, "IN_BITS": bitwidth(g, node.inputs[0]),
               "IN_SIGNED": is_signed(g, node.inputs[0]),
-              "ACC_BITS": signed_bits(x_lo, x_hi), "WEIGHT_FILE": wf, **stage}
+              "ACC_BITS": signed_bits(*accumulator_bounds(node, g)), "WEIGHT_FILE": wf, **stage}
     return "int_mvtu", params, {wf: wtext, **mems}
 
 
 def emit_threshold(node, g, name):
     i = node.inputs[0]
-    lo, hi = g.tensors[i].code_range()
-    stage, mems = _output_stage(node, g, int(lo.min()), int(hi.max()), name)
+    stage, mems = _output_stage(node, g, name)
     params = {"PE": node.attrs.get("pe", 1), "IN_BITS": bitwidth(g, i),
               "IN_SIGNED": is_signed(g, i), "CHANNELS": g.tensors[i].channels,
               "OUT_BITS": stage["OUT_BITS"], "LEVELS": stage["LEVELS"],
