@@ -55,6 +55,10 @@ def parse_args(argv):
     sim.add_argument("--no-sim", action="store_true",
                      help="skip the Verilator simulation of the RTL (the report then has no "
                           "simulated cycles)")
+    p.add_argument("--backend", choices=("rtl", "hls"), default="rtl",
+                   help="what the bitstream is built from, when Vivado is present: the hw/ RTL "
+                        "(default) or the HLS C++ through Vitis HLS; both are generated and "
+                        "checked either way")
     names = [s.name for s in STEPS]
     p.add_argument("--from", dest="start", metavar="STEP", help=f"resume at: {', '.join(names)}")
     p.add_argument("--until", dest="stop", metavar="STEP", help="stop after this step")
@@ -121,7 +125,8 @@ def main(argv=None) -> int:
     report_path.unlink(missing_ok=True)
     ctx = BuildContext(cfg=cfg, board=board, out_dir=out, weights=weights,
                        torch_model=torch_model, target_fps=args.target_fps, console=console,
-                       sim="yes" if args.sim else "no" if args.no_sim else "auto")
+                       sim="yes" if args.sim else "no" if args.no_sim else "auto",
+                       backend=args.backend)
     console.print(f"[bold]Building[/] {cfg.name} for {board.name} ({board.part}, "
                   f"{board.clock_mhz:g} MHz) into {out}")
     t0 = time.perf_counter()
@@ -136,6 +141,7 @@ def main(argv=None) -> int:
         "model": cfg.name, "config": cfg.to_dict(), "weights": weights,
         "board": board.name, "part": board.part, "clock_mhz": board.clock_mhz,
         "board_resources": board.to_dict(), "target_fps": args.target_fps,
+        "backend": args.backend,
         **ctx.results,
         "steps": records,
         "wall_seconds": round(time.perf_counter() - t0, 2),

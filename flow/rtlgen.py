@@ -28,7 +28,8 @@ from .hwparams import output_stage
 from .hwparams import signed_bits
 from .layers import layer_of
 from .layers.base import bitwidth
-from .stream_format import tdata_width
+from .stream_format import port_info
+from .stream_format import port_name
 
 HW_DIR = Path(__file__).resolve().parent.parent / "hw"
 TOP = "accelerator"
@@ -268,11 +269,6 @@ def instance_name(node: HwNode) -> str:
     return "u_" + re.sub(r"\W", "_", node.name)
 
 
-def port_name(direction: str, k: int, n: int) -> str:
-    """`s_axis`/`m_axis` when the top has one port that way, else `s0_axis`, `s1_axis`, ..."""
-    return f"{direction}_axis" if n == 1 else f"{direction}{k}_axis"
-
-
 def build_design(g: HwGraph) -> Design:
     g.check()
     instances: list[Instance] = []
@@ -337,23 +333,14 @@ def build_design(g: HwGraph) -> Design:
 
     ports_in, ports_out = [], []
     for k, name in enumerate(g.inputs):
-        ports_in.append(_port(g, port_name("s", k, n_in), name, prod_elems[name],
-                              prod_wire[name]))
+        ports_in.append({**port_info(g, port_name("s", k, n_in), name, prod_elems[name]),
+                         "wire": prod_wire[name]})
     for k, name in enumerate(g.outputs):
         port = port_name("m", k, n_out)
         w = prod_wire[name]
         wires[w]["consumer"] = port
-        ports_out.append(_port(g, port, name, prod_elems[name], w))
+        ports_out.append({**port_info(g, port, name, prod_elems[name]), "wire": w})
     return Design(instances, wires, ports_in, ports_out)
-
-
-def _port(g, port, tensor, elems, wire) -> dict:
-    t = g.tensors[tensor]
-    bits = bitwidth(g, tensor)
-    return {"port": port, "tensor": tensor, "wire": wire, "shape": list(t.shape),
-            "dtype": t.dtype, "bits": bits, "signed": bool(is_signed(g, tensor)),
-            "elems": elems, "tdata_width": tdata_width(bits, elems),
-            "beats_per_frame": t.pixels * t.channels // elems}
 
 
 def top_verilog(d: Design) -> str:

@@ -267,6 +267,66 @@ def step_simulate_rtl(ctx: BuildContext) -> StepOutcome:
                        f"{est} estimated ({info['estimate_error']:+.1%})", info)
 
 
+def step_generate_hls(ctx: BuildContext) -> StepOutcome:
+    """hls/: one hls/ kernel call per layer in a DATAFLOW top, weights and thresholds as
+    headers, the C simulation testbench (flow/hlsgen.py)."""
+    import shutil
+    import tempfile
+
+    from .hlsgen import HlsError
+    from .hlsgen import write_hls
+
+    tmp = Path(tempfile.mkdtemp(prefix=".hls-", dir=ctx.out_dir))
+    try:
+        m = write_hls(ctx.model, tmp / "hls")
+        (tmp / "hls").rename(ctx.out_dir / "hls")
+    except HlsError as e:
+        raise BuildError(f"no HLS code for this hardware graph: {e}") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    conv = sum(s["producer"] == "width converter" for s in m["streams"])
+    return StepOutcome("done", f"{len(m['params'])} parameter headers, {len(m['streams'])} "
+                       f"streams ({conv} width converters) in hls/",
+                       {"streams": len(m["streams"]), "width_converters": conv})
+
+
+def step_csim_hls(ctx: BuildContext) -> StepOutcome:
+    """g++ C simulation of hls/ on the golden frames: bit-exact or the build fails."""
+    import numpy as np
+
+    from .golden import images_to_stream
+    from .hls_csim import CsimError
+    from .hls_csim import compile_csim
+    from .hls_csim import csim_missing
+    from .hls_csim import run_csim
+    from .runner import write_json
+
+    why = csim_missing()
+    if why:
+        return StepOutcome("skipped", why)
+    hls = ctx.out_dir / "hls"
+    manifest = json.loads((hls / "accelerator.json").read_text())
+    vec = np.load(ctx.out_dir / "golden" / "vectors.npz")
+    cache = os.environ.get("BINHG_SIM_CACHE")
+    try:
+        exe = compile_csim(hls, Path(cache) / "csim" if cache else ctx.out_dir / "csim")
+        r = run_csim(exe, manifest, {ctx.model.inputs[0]: images_to_stream(vec["images"])})
+    except CsimError as e:
+        raise BuildError(str(e)) from None
+    for k in vec.files:
+        if k.startswith("out_"):
+            got, want = r.outputs[k[4:]], vec[k]
+            if not np.array_equal(got, want):
+                bad = np.argwhere(got != want)[0]
+                raise BuildError(f"HLS C simulation differs from the golden model on output "
+                                 f"'{k[4:]}': {int((got != want).sum())} codes, first at "
+                                 f"[frame, y, x, c] = {bad.tolist()}")
+    info = {"frames": len(vec["images"]), "bit_exact": True,
+            "csim_seconds": round(r.seconds, 3)}
+    write_json(ctx.out_dir / "csim" / "hls_csim.json", info)
+    return StepOutcome("done", f"{info['frames']} frames bit-exact in {r.seconds:.2f} s", info)
+
+
 def step_report(ctx: BuildContext) -> StepOutcome:
     from .hwgraph import GraphError
     from .report import hardware_report
@@ -308,6 +368,10 @@ STEPS: list[Step] = [
          doc="RTL: hw/ instances, ROM files, stitched top"),
     Step("simulate_rtl", step_simulate_rtl, saves_graph=False, artifacts=("sim",),
          doc="Verilator: bit-exact on the golden frames, cycles per frame"),
+    Step("generate_hls", step_generate_hls, saves_graph=False, artifacts=("hls",),
+         doc="HLS C++: hls/ kernel calls in a DATAFLOW top, parameter headers"),
+    Step("csim_hls", step_csim_hls, saves_graph=False, artifacts=("csim/hls_csim.json",),
+         doc="g++ C simulation: bit-exact on the golden frames"),
     Step("report", step_report, saves_graph=False, artifacts=("hw_graph.onnx",),
          doc="cycles, FPS and resources per layer; hw_graph.onnx"),
 ]

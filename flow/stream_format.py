@@ -37,3 +37,23 @@ def unpack_beats(beats: list[int], shape: tuple[int, ...], bits: int, elems: int
 def tdata_width(bits: int, elems: int) -> int:
     """Width of an external port: the beat rounded up to whole bytes (AXI-Stream)."""
     return -(-bits * elems // 8) * 8
+
+
+def port_info(g, port: str, tensor: str, elems: int) -> dict:
+    """What a driver or bench needs to know of an external port streaming `tensor` of graph
+    `g` at `elems` elements per beat (the backends' accelerator.json "inputs"/"outputs")."""
+    from qonnx.core.datatype import DataType
+
+    t = g.tensors[tensor]
+    dt = DataType[t.dtype]
+    bits = dt.bitwidth()
+    return {"port": port, "tensor": tensor, "shape": list(t.shape), "dtype": t.dtype,
+            "bits": bits, "signed": bool(dt.signed()), "elems": elems,
+            "tdata_width": tdata_width(bits, elems),
+            "beats_per_frame": t.pixels * t.channels // elems}
+
+
+def port_name(direction: str, k: int, n: int) -> str:
+    """External port names of a generated top: `s_axis`/`m_axis` when it has one port that
+    way (direction "s" or "m"), else `s0_axis`, `s1_axis`, ..."""
+    return f"{direction}_axis" if n == 1 else f"{direction}{k}_axis"

@@ -47,6 +47,17 @@ def test_build_simulated_its_rtl(network):
         abs=1e-3)
 
 
+def test_build_c_simulated_its_hls(network):
+    """The whole network's HLS C++ (hls/), compiled with g++, is bit-exact on the golden
+    frames (the csim_hls step fails the build otherwise)."""
+    name, out = network
+    steps = {s["name"]: s for s in json.loads((out / "report.json").read_text())["steps"]}
+    assert steps["generate_hls"]["status"] == "done"
+    assert steps["csim_hls"]["status"] == "done", steps["csim_hls"]["reason"]
+    assert steps["csim_hls"]["bit_exact"] and steps["csim_hls"]["frames"] >= 2
+    assert (out / "hls" / "accelerator.cpp").is_file()
+
+
 def test_network_bit_exact_under_backpressure(network):
     name, out = network
     g = HwGraph.load(out / "hw_graph.onnx")

@@ -1,0 +1,70 @@
+// Shared types and helpers of the HLS layer library (hls/README.md has the stream format).
+// Compiles under Vitis HLS and, for C simulation, under g++ with the ap_int/hls_stream headers
+// that the hls4ml wheel ships (flow/hls_csim.py finds them).
+#ifndef BINHG_HPP
+#define BINHG_HPP
+
+#include <ap_int.h>
+#include <hls_stream.h>
+
+#ifndef __SYNTHESIS__
+#include <cstdio>
+#include <cstdlib>
+#endif
+
+namespace binhg {
+
+// Bits of an unsigned number that holds 0..n.
+constexpr int bits_for(int n) { return n < 2 ? 1 : 1 + bits_for(n / 2); }
+
+constexpr int gcd(int a, int b) { return b == 0 ? a : gcd(b, a % b); }
+constexpr int lcm(int a, int b) { return a / gcd(a, b) * b; }
+
+// Element `i` of a packed word: bits [i*B, (i+1)*B), two's complement when S. Returned one bit
+// wider so that signed and unsigned elements share one type.
+template <int B, bool S, int W>
+ap_int<B + 1> get_elem(const ap_uint<W> &word, int i) {
+#pragma HLS INLINE
+    ap_uint<B> u = word.range(i * B + B - 1, i * B);
+    if (S) {
+        ap_int<B> s = u;
+        return s;
+    }
+    return u;
+}
+
+// Writes the low B bits of v into element `i` of `word`.
+template <int B, int W, class V>
+void set_elem(ap_uint<W> &word, int i, const V &v) {
+#pragma HLS INLINE
+    ap_uint<B> u = v;
+    word.range(i * B + B - 1, i * B) = u;
+}
+
+// Number of ones in a word: an adder tree once unrolled.
+template <int W>
+ap_uint<bits_for(W)> popcount(const ap_uint<W> &x) {
+#pragma HLS INLINE
+    ap_uint<bits_for(W)> n = 0;
+    for (int i = 0; i < W; i++) {
+#pragma HLS UNROLL
+        n += x[i];
+    }
+    return n;
+}
+
+#ifndef __SYNTHESIS__
+// C simulation only: an internal stream that still holds words after a frame means a layer
+// consumed less than its producer wrote (the hardware would stall). Names the stream.
+template <class T>
+void expect_drained(hls::stream<T> &s, const char *name) {
+    if (!s.empty()) {
+        std::fprintf(stderr, "ERROR: stream '%s' holds leftover words after the frame\n", name);
+        std::exit(3);
+    }
+}
+#endif
+
+}  // namespace binhg
+
+#endif

@@ -1,0 +1,34 @@
+// Nearest-neighbour upsampling by FACTOR, kind `upsample`, PE channels per word: every input
+// pixel is repeated FACTOR x FACTOR times. The first output row of an input row passes the
+// input through and keeps it; the other FACTOR-1 replay it.
+#ifndef BINHG_UPSAMPLE_HPP
+#define BINHG_UPSAMPLE_HPP
+
+#include "binhg.hpp"
+
+namespace binhg {
+
+template <int PE, int BITS, int C, int IN_H, int IN_W, int FACTOR>
+void upsample(hls::stream<ap_uint<PE * BITS>> &in, hls::stream<ap_uint<PE * BITS>> &out) {
+    constexpr int CG = C / PE;
+    ap_uint<PE * BITS> row[IN_W * CG];
+    for (int y = 0; y < IN_H; y++) {
+        for (int t = 0; t < FACTOR * IN_W * FACTOR * CG; t++) {
+#pragma HLS PIPELINE II=1
+            const int fy = t / (IN_W * FACTOR * CG), x = t / (FACTOR * CG) % IN_W,
+                      fx = t / CG % FACTOR, cg = t % CG;
+            ap_uint<PE * BITS> v;
+            if (fy == 0 && fx == 0) {
+                v = in.read();
+                row[x * CG + cg] = v;
+            } else {
+                v = row[x * CG + cg];
+            }
+            out.write(v);
+        }
+    }
+}
+
+}  // namespace binhg
+
+#endif
