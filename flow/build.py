@@ -20,6 +20,7 @@ if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
     sys.path[0] = str(ROOT)
 
 from rich.console import Console  # noqa: E402
+from rich.markup import escape  # noqa: E402
 
 from brevitas_models.checkpoint import CheckpointError  # noqa: E402
 from brevitas_models.config import DEFAULT_PRESET  # noqa: E402
@@ -136,12 +137,17 @@ def main(argv=None) -> int:
         console.print(f"[red]error:[/] {e}")
         return 2
     failed = [r for r in records if r["status"] == "failed"]
+    bit = next((r for r in records if r["name"] == "bitstream"), None)
+    # said once, at the top: a bitstream exists only when the bitstream step made one
+    bitstream = ({"built": True, "files": bit["files"]} if bit and bit["status"] == "done"
+                 else {"built": False, "reason": bit["reason"] if bit
+                       else "the bitstream step did not run in this build"})
     report = {
         "status": "failed" if failed else "complete",
         "model": cfg.name, "config": cfg.to_dict(), "weights": weights,
         "board": board.name, "part": board.part, "clock_mhz": board.clock_mhz,
         "board_resources": board.to_dict(), "target_fps": args.target_fps,
-        "backend": args.backend,
+        "backend": args.backend, "bitstream": bitstream,
         **ctx.results,
         "steps": records,
         "wall_seconds": round(time.perf_counter() - t0, 2),
@@ -153,6 +159,8 @@ def main(argv=None) -> int:
         return 1
     if "layers" in report:
         print_summary(console, report)
+    if not report["bitstream"]["built"]:
+        console.print(f"no bitstream: {escape(report['bitstream']['reason'])}")
     console.print(f"[green]build finished[/] in {report['wall_seconds']:.0f} s; report: "
                   f"{report_path}")
     return 0

@@ -327,6 +327,62 @@ def step_csim_hls(ctx: BuildContext) -> StepOutcome:
     return StepOutcome("done", f"{info['frames']} frames bit-exact in {r.seconds:.2f} s", info)
 
 
+def step_xilinx_scripts(ctx: BuildContext) -> StepOutcome:
+    """The Tcl a machine with the Xilinx tools runs: hls/hls_synth.tcl (Vitis HLS), and for
+    the chosen backend the IP packaging and the PYNQ block design with the PS and an AXI DMA
+    up to the bitstream (flow/xilinx.py)."""
+    from .xilinx import write_scripts
+
+    manifest = ctx.out_dir / ctx.backend / "accelerator.json"
+    if not manifest.is_file():
+        raise BuildError(f"'{manifest}' is missing: run the build from generate_rtl")
+    try:
+        files = write_scripts(ctx.out_dir, ctx.board, ctx.backend,
+                              json.loads(manifest.read_text()), ctx.board.clock_mhz)
+    except ValueError as e:
+        raise BuildError(f"no Vivado block design for this accelerator: {e}") from None
+    names = [str(f.relative_to(ctx.out_dir)) for f in files]
+    return StepOutcome("done", f"--backend {ctx.backend}: {', '.join(names)}",
+                       {"backend": ctx.backend, "scripts": names})
+
+
+def step_hls_synth(ctx: BuildContext) -> StepOutcome:
+    """Vitis HLS: synthesis of hls/ and export as IP, where vitis_hls is on PATH."""
+    from .xilinx import XilinxError
+    from .xilinx import run_hls_synth
+    from .xilinx import tool_missing
+
+    if ctx.backend != "hls":
+        return StepOutcome("skipped", "--backend rtl: the bitstream is built from rtl/ "
+                           "(--backend hls synthesizes hls/ instead)")
+    why = tool_missing("vitis_hls")
+    if why:
+        return StepOutcome("skipped", why)
+    try:
+        info = run_hls_synth(ctx.out_dir, log=ctx.console.print if ctx.console else None)
+    except XilinxError as e:
+        raise BuildError(str(e)) from None
+    return StepOutcome("done", f"IP {info['vlnv']} in {info['ip_dir']}", info)
+
+
+def step_bitstream(ctx: BuildContext) -> StepOutcome:
+    """Vivado: (RTL IP packaging,) block design, bitstream, bitfile/accelerator.bit + .hwh,
+    where vivado is on PATH. Success only when both files exist."""
+    from .xilinx import XilinxError
+    from .xilinx import run_bitstream
+    from .xilinx import tool_missing
+
+    why = tool_missing("vivado")
+    if why:
+        return StepOutcome("skipped", why)
+    try:
+        info = run_bitstream(ctx.out_dir, ctx.backend,
+                             log=ctx.console.print if ctx.console else None)
+    except XilinxError as e:
+        raise BuildError(str(e)) from None
+    return StepOutcome("done", f"--backend {ctx.backend}: {', '.join(info['files'])}", info)
+
+
 def step_report(ctx: BuildContext) -> StepOutcome:
     from .hwgraph import GraphError
     from .report import hardware_report
@@ -372,6 +428,13 @@ STEPS: list[Step] = [
          doc="HLS C++: hls/ kernel calls in a DATAFLOW top, parameter headers"),
     Step("csim_hls", step_csim_hls, saves_graph=False, artifacts=("csim/hls_csim.json",),
          doc="g++ C simulation: bit-exact on the golden frames"),
+    Step("xilinx_scripts", step_xilinx_scripts, saves_graph=False,
+         artifacts=("hls/hls_synth.tcl", "vivado/*.tcl"),
+         doc="Tcl for Vitis HLS and the Vivado block design / bitstream"),
+    Step("hls_synth", step_hls_synth, saves_graph=False, artifacts=("hls/ip",),
+         doc="Vitis HLS synthesis and IP export (needs vitis_hls; --backend hls)"),
+    Step("bitstream", step_bitstream, saves_graph=False, artifacts=("bitfile",),
+         doc="Vivado: block design with the PS and DMA, bitstream + .hwh (needs vivado)"),
     Step("report", step_report, saves_graph=False, artifacts=("hw_graph.onnx",),
          doc="cycles, FPS and resources per layer; hw_graph.onnx"),
 ]

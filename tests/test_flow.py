@@ -53,7 +53,10 @@ def test_paper_model_does_not_fit_pynq_z2_and_says_what_to_do(tmp_path):
 
 STEPS = ["check_fit", "export_qonnx", "convert_to_finn", "lower_to_hw", "streamline",
          "insert_duplicates", "fold", "fifo_depths", "verify_golden", "generate_rtl",
-         "simulate_rtl", "report"]
+         "simulate_rtl", "generate_hls", "csim_hls", "xilinx_scripts", "hls_synth", "bitstream",
+         "report"]
+# Steps that need the Xilinx tools, which this machine does not have.
+VENDOR_STEPS = {"hls_synth", "bitstream"}
 
 
 @pytest.fixture(scope="module")
@@ -71,10 +74,12 @@ def test_tiny_build_writes_the_folder_and_report(tiny_build):
     assert report["board"] == "pynq-z2" and report["part"] == "xc7z020clg400-1"
     assert report["clock_mhz"] == 100.0
     assert [s["name"] for s in report["steps"]] == STEPS
-    assert all(s["status"] == "done" and "reason" in s for s in report["steps"])
-    assert sorted(p.name for p in out.iterdir()) == ["golden", "hg-hpm-tiny.qonnx.onnx",
-                                                     "hw_graph.onnx", "intermediate_models",
-                                                     "report.json", "rtl", "sim"]
+    assert all(s["status"] == "done" and "reason" in s for s in report["steps"]
+               if s["name"] not in VENDOR_STEPS)
+    assert sorted(p.name for p in out.iterdir()) == ["csim", "golden", "hg-hpm-tiny.qonnx.onnx",
+                                                     "hls", "hw_graph.onnx",
+                                                     "intermediate_models", "report.json",
+                                                     "rtl", "sim", "vivado"]
     # the RTL it wrote is the RTL it simulated, bit-exact, and the report compares cycles
     assert (out / "rtl" / "accelerator.sv").is_file()
     sim = report["simulation"]
@@ -93,6 +98,76 @@ def test_tiny_build_writes_the_folder_and_report(tiny_build):
     for layer in report["layers"]:
         assert {"name", "op", "pe", "simd", "cycles", "lut", "bram36"} <= set(layer)
     assert "FPS" in stdout and "slowest layers" in stdout
+
+
+def _path_without(*tools: str) -> str:
+    """PATH with every folder holding one of `tools` dropped (this machine has no Xilinx
+    tools; a developer's might)."""
+    import os
+    import shutil
+
+    return os.pathsep.join(d for d in os.environ.get("PATH", "").split(os.pathsep)
+                           if not any(shutil.which(t, path=d) for t in tools))
+
+
+def _copy_of(tiny_build, tmp_path) -> Path:
+    """A private copy of the tiny build, for tests that resume it (the fixture is shared)."""
+    import shutil
+
+    out = tmp_path / "tiny"
+    shutil.copytree(tiny_build[0], out, symlinks=True)
+    return out
+
+
+def test_without_xilinx_tools_the_scripts_are_written_and_no_bitstream_is_claimed(tiny_build,
+                                                                                 tmp_path):
+    import os
+
+    out = _copy_of(tiny_build, tmp_path)
+    env = {**os.environ, "PATH": _path_without("vivado", "vitis_hls")}
+    r = subprocess.run([sys.executable, "flow/build.py", "--board", "pynq-z2", "--model",
+                        "hg-hpm-tiny", "--output", str(out), "--from", "generate_hls",
+                        "--backend", "hls"], cwd=REPO, capture_output=True, text=True,
+                       env=env, timeout=900)
+    assert r.returncode == 0, r.stdout + r.stderr
+    report = json.loads((out / "report.json").read_text())
+    steps = {s["name"]: s for s in report["steps"]}
+    assert steps["csim_hls"]["status"] == "done" and steps["csim_hls"]["bit_exact"]
+    assert steps["xilinx_scripts"]["scripts"] == ["hls/hls_synth.tcl", "vivado/block_design.tcl"]
+    for name, tool in (("hls_synth", "vitis_hls"), ("bitstream", "vivado")):
+        assert steps[name]["status"] == "skipped" and f"{tool} is not on PATH" in \
+            steps[name]["reason"]
+    assert report["backend"] == "hls"
+    assert report["bitstream"]["built"] is False and "vivado" in report["bitstream"]["reason"]
+    assert not (out / "bitfile").exists()
+    tcl = (out / "hls" / "hls_synth.tcl").read_text()
+    assert "set_part xc7z020clg400-1" in tcl and "accelerator.cpp" in tcl
+    bd = (out / "vivado" / "block_design.tcl").read_text()
+    assert "processing_system7" in bd and "axi_dma" in bd and "binhg:hls:accelerator" in bd
+    assert "no bitstream" in " ".join(r.stdout.split())
+
+
+def test_a_vivado_that_writes_no_bitstream_fails_the_build(tiny_build, tmp_path):
+    """A tool that 'succeeds' without the .bit/.hwh must not pass for a built bitstream."""
+    import os
+
+    out = _copy_of(tiny_build, tmp_path)
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "vivado").write_text("#!/bin/sh\necho pretending to be vivado\nexit 0\n")
+    (fake / "vivado").chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}"}
+    r = subprocess.run([sys.executable, "flow/build.py", "--board", "pynq-z2", "--model",
+                        "hg-hpm-tiny", "--output", str(out), "--from", "xilinx_scripts"],
+                       cwd=REPO, capture_output=True, text=True, env=env, timeout=900)
+    assert r.returncode == 1, r.stdout + r.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["status"] == "failed" and report["bitstream"]["built"] is False
+    bit = next(s for s in report["steps"] if s["name"] == "bitstream")
+    # --backend rtl: vivado "ran" the IP packaging, which wrote nothing
+    assert bit["status"] == "failed" and "vivado" in bit["reason"]
+    assert "component.xml is missing" in bit["reason"] and not (out / "bitfile").exists()
+    assert "Traceback" not in r.stdout + r.stderr
 
 
 def test_tiny_build_hw_graph_reproduces_its_golden_vectors(tiny_build):
