@@ -62,9 +62,10 @@ def c_array(a: np.ndarray, fmt=str) -> str:
 
 
 def c_word(value: int, width: int) -> str:
-    """An ap_uint<width> constant: a plain literal up to 64 bits, else the hex-string form."""
+    """A binhg::rom_word<width> constant: a plain literal up to 64 bits, else the hex-string
+    form of ap_uint."""
     if width <= 64:
-        return f"0x{value:x}ULL"
+        return f"0x{value:x}"
     return f'ap_uint<{width}>("{value:x}", 16)'
 
 
@@ -93,7 +94,8 @@ def weights_decl(node: HwNode, bits: int, name: str) -> str:
     for lane in blocks:
         words = [sum((int(v) & mask) << (i * bits) for i, v in enumerate(tile)) for tile in lane]
         rows.append("  {" + ", ".join(c_word(x, width) for x in words) + "}")
-    return (f"static const ap_uint<{width}> {name}_weights[{pe}][{blocks.shape[1]}] = {{\n"
+    return (f"static const binhg::rom_word<{width}>::type {name}_weights[{pe}]"
+            f"[{blocks.shape[1]}] = {{\n"
             + ",\n".join(rows) + "};\n")
 
 

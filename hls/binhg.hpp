@@ -7,6 +7,9 @@
 #include <ap_int.h>
 #include <hls_stream.h>
 
+#include <cstdint>
+#include <type_traits>
+
 #ifndef __SYNTHESIS__
 #include <cstdio>
 #include <cstdlib>
@@ -19,6 +22,24 @@ constexpr int bits_for(int n) { return n < 2 ? 1 : 1 + bits_for(n / 2); }
 
 constexpr int gcd(int a, int b) { return b == 0 ? a : gcd(b, a % b); }
 constexpr int lcm(int a, int b) { return a / gcd(a, b) * b; }
+
+// The element type of a weight ROM of W-bit words. Synthesis: ap_uint<W>, a ROM exactly W bits
+// wide. C simulation: the same values in the smallest unsigned integer that holds W bits,
+// because g++ initialises an array of ap_uint objects at run time, one constructor call per
+// word (23 s and 1.3 GB for one 41,472-word layer); words wider than 64 bits stay ap_uint.
+#ifdef __SYNTHESIS__
+template <int W>
+struct rom_word { typedef ap_uint<W> type; };
+#else
+template <int W>
+struct rom_word {
+    typedef typename std::conditional<
+        (W <= 8), uint8_t, typename std::conditional<
+        (W <= 16), uint16_t, typename std::conditional<
+        (W <= 32), uint32_t, typename std::conditional<
+        (W <= 64), uint64_t, ap_uint<W>>::type>::type>::type>::type type;
+};
+#endif
 
 // Element `i` of a packed word: bits [i*B, (i+1)*B), two's complement when S. Returned one bit
 // wider so that signed and unsigned elements share one type.

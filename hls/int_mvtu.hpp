@@ -13,7 +13,7 @@ template <int PE, int SIMD, int K, int COUT, int PIXELS, int IN_BITS, bool IN_SI
           int ACC_BITS, int OUT_BITS, class Stage>
 void int_mvtu(hls::stream<ap_uint<SIMD * IN_BITS>> &in,
               hls::stream<ap_uint<PE * OUT_BITS>> &out,
-              const ap_uint<SIMD * 8> weights[PE][(COUT / PE) * (K / SIMD)],
+              const typename rom_word<SIMD * 8>::type weights[PE][(COUT / PE) * (K / SIMD)],
               const Stage &stage) {
 #pragma HLS ARRAY_PARTITION variable=weights complete dim=1
     constexpr int SF = K / SIMD, NF = COUT / PE;

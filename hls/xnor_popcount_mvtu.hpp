@@ -13,7 +13,7 @@ namespace binhg {
 // weights[p][nf*SF + sf] bit i = w[nf*PE + p, sf*SIMD + i]
 template <int PE, int SIMD, int K, int COUT, int PIXELS, int OUT_BITS, class Stage>
 void xnor_popcount_mvtu(hls::stream<ap_uint<SIMD>> &in, hls::stream<ap_uint<PE * OUT_BITS>> &out,
-                        const ap_uint<SIMD> weights[PE][(COUT / PE) * (K / SIMD)],
+                        const typename rom_word<SIMD>::type weights[PE][(COUT / PE) * (K / SIMD)],
                         const Stage &stage) {
 #pragma HLS ARRAY_PARTITION variable=weights complete dim=1
     constexpr int SF = K / SIMD, NF = COUT / PE, ACC = bits_for(K) + 1;
@@ -34,7 +34,7 @@ void xnor_popcount_mvtu(hls::stream<ap_uint<SIMD>> &in, hls::stream<ap_uint<PE *
         for (int p = 0; p < PE; p++) {
 #pragma HLS UNROLL
             const ap_int<ACC> before = (sf == 0) ? ap_int<ACC>(0) : acc[p];
-            acc[p] = before + popcount<SIMD>(~(x ^ weights[p][nf * SF + sf]));
+            acc[p] = before + popcount<SIMD>(~(x ^ ap_uint<SIMD>(weights[p][nf * SF + sf])));
         }
         if (sf == SF - 1) {
             ap_uint<PE * OUT_BITS> y;
