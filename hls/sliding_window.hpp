@@ -31,20 +31,34 @@ void sliding_window(hls::stream<ap_uint<SIMD * BITS>> &in,
     for (int oy = 0; oy < OH; oy++) {
         int last = oy * S - PT + K - 1;               // the last input row this row needs
         if (last > IN_H - 1) last = IN_H - 1;
-        const int fill = (last + 1 - rows_read) * IN_W * CG;
-        for (int t = 0; t < fill; t++) {
+        // counters, not divisions, in the pipelined loops (a divider per index otherwise)
+        int slot = rows_read % K, col = 0;
+        for (int t = 0; t < (last + 1 - rows_read) * IN_W * CG; t++) {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT max=K*IN_W*CG
-            rows[(rows_read + t / (IN_W * CG)) % K][t % (IN_W * CG)] = in.read();
+            rows[slot][col] = in.read();
+            if (++col == IN_W * CG) {
+                col = 0;
+                slot = (slot == K - 1) ? 0 : slot + 1;
+            }
         }
-        if (fill > 0) rows_read = last + 1;
+        if (last + 1 > rows_read) rows_read = last + 1;
+        int ox = 0, ky = 0, kx = 0, cg = 0;
         for (int t = 0; t < OW * K * K * CG; t++) {
 #pragma HLS PIPELINE II=1
-            const int ox = t / (K * K * CG), ky = t / (K * CG) % K, kx = t / CG % K,
-                      cg = t % CG;
             const int y = oy * S + ky - PT, x = ox * S + kx - PL;
             const bool inside = y >= 0 && y < IN_H && x >= 0 && x < IN_W;
             out.write(inside ? rows[y % K][x * CG + cg] : pad);
+            if (++cg == CG) {
+                cg = 0;
+                if (++kx == K) {
+                    kx = 0;
+                    if (++ky == K) {
+                        ky = 0;
+                        ox++;
+                    }
+                }
+            }
         }
     }
     for (int t = rows_read * IN_W * CG; t < IN_H * IN_W * CG; t++) {

@@ -13,10 +13,9 @@ void upsample(hls::stream<ap_uint<PE * BITS>> &in, hls::stream<ap_uint<PE * BITS
     constexpr int CG = C / PE;
     ap_uint<PE * BITS> row[IN_W * CG];
     for (int y = 0; y < IN_H; y++) {
+        int fy = 0, x = 0, fx = 0, cg = 0;   // counters, not divisions, in the pipelined loop
         for (int t = 0; t < FACTOR * IN_W * FACTOR * CG; t++) {
 #pragma HLS PIPELINE II=1
-            const int fy = t / (IN_W * FACTOR * CG), x = t / (FACTOR * CG) % IN_W,
-                      fx = t / CG % FACTOR, cg = t % CG;
             ap_uint<PE * BITS> v;
             if (fy == 0 && fx == 0) {
                 v = in.read();
@@ -25,6 +24,16 @@ void upsample(hls::stream<ap_uint<PE * BITS>> &in, hls::stream<ap_uint<PE * BITS
                 v = row[x * CG + cg];
             }
             out.write(v);
+            if (++cg == CG) {
+                cg = 0;
+                if (++fx == FACTOR) {
+                    fx = 0;
+                    if (++x == IN_W) {
+                        x = 0;
+                        fy++;
+                    }
+                }
+            }
         }
     }
 }
