@@ -35,7 +35,7 @@ HLS_DIR = Path(__file__).resolve().parent.parent / "hls"
 TOP = "accelerator"
 # Library files every generated project carries besides the layers' own headers.
 COMMON = ("binhg.hpp", "output_stage.hpp", "axis_ports.hpp", "stream_width_converter.hpp",
-          "csim_io.hpp")
+          "csim_io.hpp", "mvtu.hpp")
 # Depth of a stream that has no FIFO node: a ping-pong pair of words.
 DEFAULT_DEPTH = 2
 

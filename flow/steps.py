@@ -172,23 +172,30 @@ def step_verify_golden(ctx: BuildContext) -> StepOutcome:
                                          "streams_checked": res.streams_checked})
 
 
-def step_generate_rtl(ctx: BuildContext) -> StepOutcome:
-    """rtl/: one hw/ module instance per layer, ROM files, the stitched top (flow/rtlgen.py)."""
+def write_folder(ctx: BuildContext, name: str, write, error: type, what: str) -> dict:
+    """`write(graph, folder)` into a temporary folder next to `out_dir/name`, then renamed into
+    place: a failure leaves no partial folder. `error` (the generator's refusal) becomes a
+    BuildError saying `what` could not be made."""
     import shutil
     import tempfile
 
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=ctx.out_dir))
+    try:
+        manifest = write(ctx.model, tmp / name)
+        (tmp / name).rename(ctx.out_dir / name)
+    except error as e:
+        raise BuildError(f"no {what} for this hardware graph: {e}") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return manifest
+
+
+def step_generate_rtl(ctx: BuildContext) -> StepOutcome:
+    """rtl/: one hw/ module instance per layer, ROM files, the stitched top (flow/rtlgen.py)."""
     from .rtlgen import RtlError
     from .rtlgen import write_rtl
 
-    # written next to its final place and renamed, so a failure leaves no partial rtl/
-    tmp = Path(tempfile.mkdtemp(prefix=".rtl-", dir=ctx.out_dir))
-    try:
-        m = write_rtl(ctx.model, tmp / "rtl")
-        (tmp / "rtl").rename(ctx.out_dir / "rtl")
-    except RtlError as e:
-        raise BuildError(f"no RTL for this hardware graph: {e}") from None
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    m = write_folder(ctx, "rtl", write_rtl, RtlError, "RTL")
     conv = sum(i["kind"] == "width_converter" for i in m["instances"])
     return StepOutcome("done", f"{len(m['instances'])} instances ({conv} width converters), "
                        f"{len(m['memories'])} ROM files in rtl/",
@@ -270,20 +277,10 @@ def step_simulate_rtl(ctx: BuildContext) -> StepOutcome:
 def step_generate_hls(ctx: BuildContext) -> StepOutcome:
     """hls/: one hls/ kernel call per layer in a DATAFLOW top, weights and thresholds as
     headers, the C simulation testbench (flow/hlsgen.py)."""
-    import shutil
-    import tempfile
-
     from .hlsgen import HlsError
     from .hlsgen import write_hls
 
-    tmp = Path(tempfile.mkdtemp(prefix=".hls-", dir=ctx.out_dir))
-    try:
-        m = write_hls(ctx.model, tmp / "hls")
-        (tmp / "hls").rename(ctx.out_dir / "hls")
-    except HlsError as e:
-        raise BuildError(f"no HLS code for this hardware graph: {e}") from None
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    m = write_folder(ctx, "hls", write_hls, HlsError, "HLS code")
     conv = sum(s["producer"] == "width converter" for s in m["streams"])
     return StepOutcome("done", f"{len(m['params'])} parameter headers, {len(m['streams'])} "
                        f"streams ({conv} width converters) in hls/",
