@@ -53,8 +53,8 @@ def csim_missing() -> str | None:
     return None
 
 
-def _digest(hls_dir: Path) -> str:
-    h = hashlib.sha256(" ".join(CXXFLAGS).encode())
+def _digest(hls_dir: Path, flags: tuple[str, ...]) -> str:
+    h = hashlib.sha256(" ".join(CXXFLAGS + flags).encode())
     for f in sorted(hls_dir.rglob("*")):
         if f.is_file() and f.suffix in (".cpp", ".hpp", ".h"):
             h.update(str(f.relative_to(hls_dir)).encode())
@@ -62,17 +62,19 @@ def _digest(hls_dir: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def compile_csim(hls_dir: str | Path, cache: str | Path | None = None) -> Path:
-    """Compile `hls_dir`'s accelerator.cpp + csim_tb.cpp; returns the executable."""
+def compile_csim(hls_dir: str | Path, cache: str | Path | None = None,
+                 flags: tuple[str, ...] = ()) -> Path:
+    """Compile `hls_dir`'s accelerator.cpp + csim_tb.cpp (with extra g++ `flags`, e.g.
+    -DNAME); returns the executable."""
     hls_dir = Path(hls_dir)
     cache = Path(cache) if cache else hls_dir / "csim"
-    exe = cache / f"csim-{_digest(hls_dir)}"
+    exe = cache / f"csim-{_digest(hls_dir, tuple(flags))}"
     if exe.is_file():
         return exe
     cache.mkdir(parents=True, exist_ok=True)
     cxx = os.environ.get("CXX", "g++")
     tmp = exe.with_name(exe.name + f".tmp{os.getpid()}")
-    cmd = [cxx, *CXXFLAGS, f"-I{hls_dir}", f"-I{ap_types_dir()}", str(hls_dir / "csim_tb.cpp"),
+    cmd = [cxx, *CXXFLAGS, *flags, f"-I{hls_dir}", f"-I{ap_types_dir()}", str(hls_dir / "csim_tb.cpp"),
            str(hls_dir / "accelerator.cpp"), "-o", str(tmp)]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:

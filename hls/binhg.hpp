@@ -27,7 +27,8 @@ constexpr int lcm(int a, int b) { return a / gcd(a, b) * b; }
 // wide. C simulation: the same values in the smallest unsigned integer that holds W bits,
 // because g++ initialises an array of ap_uint objects at run time, one constructor call per
 // word (23 s and 1.3 GB for one 41,472-word layer); words wider than 64 bits stay ap_uint.
-#ifdef __SYNTHESIS__
+// BINHG_ROM_AS_AP_UINT selects the synthesis form in C simulation too (tests/test_hls.py).
+#if defined(__SYNTHESIS__) || defined(BINHG_ROM_AS_AP_UINT)
 template <int W>
 struct rom_word { typedef ap_uint<W> type; };
 #else

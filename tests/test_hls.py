@@ -88,6 +88,16 @@ def test_width_converter_and_words_wider_than_64_bits(tmp_path):
     assert "ap_uint<72>(\"" in (tmp_path / "hls" / "params" / "conv.h").read_text()
 
 
+@pytest.mark.parametrize("kind", ["xnor_mvtu", "int_mvtu"])
+def test_weight_roms_as_ap_uint_as_synthesis_sees_them(kind, tmp_path):
+    """C simulation stores weight words as plain integers (fast to compile); synthesis as
+    ap_uint<W>. The synthesis form, forced here, computes the same."""
+    g, feeds = random_graph(kind, seed=3)
+    m = write_hls(g, tmp_path / "hls")
+    exe = compile_csim(tmp_path / "hls", _cache(), flags=("-DBINHG_ROM_AS_AP_UINT",))
+    _assert_equal(run_csim(exe, m, feeds).outputs, golden.execute(g, feeds))
+
+
 def test_project_has_the_pragmas_vitis_needs(tmp_path):
     g, _ = random_graph("xnor_mvtu", seed=0, copies=1)
     write_hls(g, tmp_path / "hls")
