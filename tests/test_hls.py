@@ -131,3 +131,20 @@ def test_concat_of_five_inputs_is_refused_naming_the_node(tmp_path):
     with pytest.raises(HlsError, match="join5"):
         write_hls(g, tmp_path / "hls")
     assert not (tmp_path / "hls").exists()
+
+
+def test_a_stream_with_two_readers_is_refused(tmp_path):
+    """An hls::stream in a DATAFLOW region has one reader: a fan-out without a duplicate
+    layer is refused before anything is written."""
+    from flow.hwgraph import GraphError
+
+    g = HwGraph()
+    for t in ("x", "y0", "y1"):
+        g.add_tensor(HwTensor(t, (2, 2, 2), "INT8"))
+    g.inputs.append("x")
+    g.outputs += ["y0", "y1"]
+    for k in (0, 1):
+        g.add_node(HwNode(f"pool{k}", "maxpool", ["x"], [f"y{k}"], {"kernel": 1, "pe": 2}))
+    with pytest.raises(GraphError, match="2 readers"):
+        write_hls(g, tmp_path / "hls")
+    assert not (tmp_path / "hls").exists()
