@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from . import landmarks
+
 DEFAULT_PCK_THR = 0.2
 
 
@@ -22,23 +24,11 @@ def _as_tensor(x) -> torch.Tensor:
 
 def decode_heatmaps(h):
     """[B, N, H, W] heatmaps -> [B, N, 2] (x, y): argmax + 1/4 pixel towards the larger
-    neighbour along each axis (Newell et al.), a cheap sub-pixel refinement. Same array
-    type as the input."""
-    t = _as_tensor(h).float()
-    b, n, hh, ww = t.shape
-    flat = t.reshape(b, n, hh * ww)
-    idx = flat.argmax(-1)
-    y, x = idx // ww, idx % ww
-
-    def at(yy, xx):
-        lin = yy.clamp(0, hh - 1) * ww + xx.clamp(0, ww - 1)
-        return flat.gather(-1, lin.unsqueeze(-1)).squeeze(-1)
-
-    # No shift on the border, where one neighbour is missing.
-    dx = torch.sign(at(y, x + 1) - at(y, x - 1)) * ((x > 0) & (x < ww - 1))
-    dy = torch.sign(at(y + 1, x) - at(y - 1, x)) * ((y > 0) & (y < hh - 1))
-    coords = torch.stack([x + 0.25 * dx, y + 0.25 * dy], dim=-1).float()
-    return coords if isinstance(h, torch.Tensor) else coords.numpy()
+    neighbour (brevitas_models/landmarks.py, the decoder the board driver uses too). Same
+    array type as the input."""
+    if isinstance(h, torch.Tensor):
+        return torch.from_numpy(landmarks.decode_heatmaps(h.detach().float().cpu().numpy()))
+    return landmarks.decode_heatmaps(h)
 
 
 def _normalized_errors(pred, gt, norm, visible):
