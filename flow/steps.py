@@ -380,6 +380,22 @@ def step_bitstream(ctx: BuildContext) -> StepOutcome:
     return StepOutcome("done", f"--backend {ctx.backend}: {', '.join(info['files'])}", info)
 
 
+def step_deploy(ctx: BuildContext) -> StepOutcome:
+    """deploy/: the PYNQ driver, its config and example, the board README and, when built,
+    the bitstream (flow/deploy.py)."""
+    from .deploy import write_deploy
+
+    meta = {"model": ctx.cfg.name, "board": ctx.board.name, "part": ctx.board.part,
+            "clock_mhz": ctx.board.clock_mhz, "backend": ctx.backend,
+            "input_size": ctx.cfg.input_size, "num_landmarks": ctx.cfg.num_landmarks}
+    cfg = write_folder(ctx, "deploy",
+                       lambda g, d: write_deploy(g, d, ctx.out_dir, ctx.backend, meta),
+                       (OSError, KeyError), "deploy folder")
+    what = "with the bitstream" if cfg["bitstream_built"] else "without a bitstream"
+    return StepOutcome("done", f"driver for build {cfg['build_id']} in deploy/, {what}",
+                       {"build_id": cfg["build_id"], "bitstream": cfg["bitstream_built"]})
+
+
 def step_report(ctx: BuildContext) -> StepOutcome:
     from .hwgraph import GraphError
     from .report import hardware_report
@@ -432,6 +448,8 @@ STEPS: list[Step] = [
          doc="Vitis HLS synthesis and IP export (needs vitis_hls; --backend hls)"),
     Step("bitstream", step_bitstream, saves_graph=False, artifacts=("bitfile",),
          doc="Vivado: block design with the PS and DMA, bitstream + .hwh (needs vivado)"),
+    Step("deploy", step_deploy, saves_graph=False, artifacts=("deploy",),
+         doc="deploy/: PYNQ driver, config, example, README (+ bitstream when built)"),
     Step("report", step_report, saves_graph=False, artifacts=("hw_graph.onnx",),
          doc="cycles, FPS and resources per layer; hw_graph.onnx"),
 ]

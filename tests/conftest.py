@@ -52,3 +52,19 @@ def finn_graph(preset_artifacts):
         return ModelWrapper(str(a.finn_path))
 
     return get
+
+
+@pytest.fixture(scope="session")
+def tiny_build_pristine(tmp_path_factory):
+    """`flow/build.py --board pynq-z2 --model hg-hpm-tiny`, built once per session:
+    (output folder, stdout). Tests that change a build work on a copy (shutil.copytree)."""
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("pristine") / "tiny"
+    r = subprocess.run([sys.executable, "flow/build.py", "--board", "pynq-z2", "--model",
+                        "hg-hpm-tiny", "--output", str(out)], cwd=Path(__file__).parents[1],
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return out, r.stdout
+

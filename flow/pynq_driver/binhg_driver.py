@@ -1,0 +1,166 @@
+"""Driver of a binhg landmark accelerator on PYNQ (copied into a build's deploy/ folder).
+
+    from binhg_driver import Accelerator
+    with Accelerator.from_deploy(".") as acc:          # loads accelerator.bit on the board
+        points = acc.landmarks(images)                  # uint8 [N, 3, H, W] -> [N, J, 2]
+
+Weights-independent: everything build-specific is in accelerator.json beside it. The images
+are packed into the accelerator's stream format (stream_format.py), sent by the AXI DMA, and
+the heatmap stream that comes back is unpacked, dequantized and decoded (landmarks.py). Needs
+only NumPy; `pynq` is imported when a board overlay is opened, so the same code drives the
+simulated overlays of sim/overlay.py off the board.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+import landmarks
+import stream_format
+
+
+class DriverError(ValueError):
+    """Bad input to the driver, or an overlay that is not this build's."""
+
+
+class Accelerator:
+    """One accelerator overlay and its DMA buffers for up to `max_batch` frames a call."""
+
+    def __init__(self, overlay, allocate, config: dict, max_batch: int = 8):
+        self.cfg = config
+        self.overlay = overlay
+        self._bufs = []
+        if not isinstance(max_batch, int) or max_batch < 1:
+            raise DriverError(f"max_batch must be a positive integer, not {max_batch!r}")
+        theirs = getattr(overlay, "build_id", None)
+        if theirs is not None and theirs != config["build_id"]:
+            raise DriverError(f"the overlay is build {theirs}, this driver's accelerator.json "
+                              f"is build {config['build_id']}: use the deploy/ folder of the "
+                              "build that made the overlay")
+        self.dma = getattr(overlay, config["dma"], None)
+        if self.dma is None:
+            raise DriverError(f"the overlay has no DMA named '{config['dma']}' (this build's "
+                              "block design has one): is it the overlay of another design?")
+        self.inp, self.out = config["input"], config["output"]
+        self.max_batch = max_batch
+        sizes = [max_batch * p["beats_per_frame"] * p["dma_word_bytes"]
+                 for p in (self.inp, self.out)]
+        limit = getattr(self.dma, "buffer_max_size", None)
+        if limit is not None and max(sizes) > limit:
+            per = max(p["beats_per_frame"] * p["dma_word_bytes"] for p in (self.inp, self.out))
+            raise DriverError(f"max_batch={max_batch} needs {max(sizes)} bytes per DMA "
+                              f"transfer, more than the DMA's {limit}; at most "
+                              f"{max(1, limit // per)} frames a call")
+        try:
+            for p in (self.inp, self.out):
+                self._bufs.append(allocate(
+                    shape=(max_batch * p["beats_per_frame"], p["dma_word_bytes"]),
+                    dtype=np.uint8))
+        except Exception:
+            self.close()        # nothing left allocated when the second buffer fails
+            raise
+        self.in_buf, self.out_buf = self._bufs
+
+    @classmethod
+    def from_deploy(cls, deploy_dir=".", max_batch: int = 8, overlay=None, allocate=None):
+        """The accelerator of a deploy/ folder: its bitstream through pynq.Overlay on the
+        board, or the given `overlay` and `allocate` (e.g. a simulated one)."""
+        d = Path(deploy_dir)
+        cfg = json.loads((d / "accelerator.json").read_text())
+        if overlay is None:
+            bit = d / cfg["bitfile"]
+            if not bit.is_file():
+                raise DriverError(f"{bit} is missing: this build made no bitstream (see "
+                                  f"{d / 'README.md'}); on a machine without the board, pass a "
+                                  "simulated overlay")
+            from pynq import Overlay
+            from pynq import allocate as pynq_allocate
+
+            overlay, allocate = Overlay(str(bit)), pynq_allocate
+        return cls(overlay, allocate, cfg, max_batch)
+
+    # -- running ---------------------------------------------------------------------------
+
+    def _frames(self, images) -> np.ndarray:
+        """Checks the images: uint8 [C, H, W] or [N, C, H, W] with this build's C, H, W."""
+        x = np.asarray(images)
+        h, w, c = self.inp["shape"]
+        if x.dtype != np.uint8:
+            raise DriverError(f"images must be uint8 (camera pixels), got {x.dtype}")
+        if x.ndim == 3:
+            x = x[None]
+        if x.ndim != 4 or x.shape[1:] != (c, h, w):
+            raise DriverError(f"images must be [N, {c}, {h}, {w}] or [{c}, {h}, {w}] "
+                              f"(channels first), got shape {np.asarray(images).shape}")
+        if not 1 <= len(x) <= self.max_batch:
+            raise DriverError(f"{len(x)} images in one call; this driver's buffers hold "
+                              f"1 to {self.max_batch} (Accelerator(..., max_batch=N))")
+        return x
+
+    def run_codes(self, images) -> np.ndarray:
+        """uint8 images -> the output stream's integer codes [N, H, W, C] (NHWC)."""
+        if not self._bufs:
+            raise DriverError("the accelerator is closed")
+        x = self._frames(images)
+        n = len(x)
+        ip, op = self.inp, self.out
+        n_in, n_out = n * ip["beats_per_frame"], n * op["beats_per_frame"]
+        self.in_buf[:n_in] = stream_format.pack_words(x.transpose(0, 2, 3, 1), ip["bits"],
+                                                      ip["elems"], ip["dma_word_bytes"])
+        self.in_buf.flush()
+        # receive first, so the accelerator never waits on the S2MM side
+        self.dma.recvchannel.transfer(self.out_buf, nbytes=n_out * op["dma_word_bytes"])
+        self.dma.sendchannel.transfer(self.in_buf, nbytes=n_in * ip["dma_word_bytes"])
+        self.dma.sendchannel.wait()
+        self.dma.recvchannel.wait()
+        self.out_buf.invalidate()
+        return stream_format.unpack_words(np.asarray(self.out_buf[:n_out]),
+                                          (n, *op["shape"]), op["bits"], op["elems"],
+                                          op["signed"])
+
+    def heatmaps(self, images) -> np.ndarray:
+        """uint8 images -> heatmaps float32 [N, J, H', W'] (the model's output values)."""
+        codes = self.run_codes(images).astype(np.float32)
+        scale = np.asarray(self.out["scale"], dtype=np.float32)
+        bias = np.asarray(self.out["bias"], dtype=np.float32)
+        return (codes * scale + bias).transpose(0, 3, 1, 2)
+
+    def landmarks(self, images) -> np.ndarray:
+        """uint8 images -> landmarks float32 [N, J, 2], (x, y) in input-image pixels."""
+        hm = self.heatmaps(images)
+        return landmarks.heatmap_to_image(landmarks.decode_heatmaps(hm),
+                                          self.inp["shape"][0], hm.shape[2])
+
+    def throughput(self, batch: int | None = None, repeats: int = 5) -> dict:
+        """Times run_codes on random frames (as FINN's throughput test): frames per second,
+        the latency of one call, and the DMA's bytes per second each way."""
+        n = batch or self.max_batch
+        h, w, c = self.inp["shape"]
+        x = np.random.default_rng(0).integers(0, 256, (n, c, h, w), dtype=np.uint8)
+        self.run_codes(x)                       # warm up
+        t0 = time.perf_counter()
+        for _ in range(repeats):
+            self.run_codes(x)
+        dt = (time.perf_counter() - t0) / repeats
+        return {"batch": n, "seconds_per_call": dt, "fps": n / dt,
+                "latency_ms": dt * 1e3,
+                "dma_in_bytes_per_s": n * self.inp["beats_per_frame"]
+                * self.inp["dma_word_bytes"] / dt,
+                "dma_out_bytes_per_s": n * self.out["beats_per_frame"]
+                * self.out["dma_word_bytes"] / dt}
+
+    # -- buffers ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Frees the DMA buffers (idempotent)."""
+        while self._bufs:
+            self._bufs.pop().freebuffer()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

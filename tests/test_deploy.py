@@ -1,0 +1,191 @@
+"""deploy/: the build's PYNQ driver, run end to end off the board against the simulated
+accelerator (sim/overlay.py), landmarks equal to the PyTorch model's; bad input refused with
+nothing left allocated."""
+from __future__ import annotations
+
+import importlib
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from brevitas_models.config import get_preset
+from brevitas_models.hourglass import build_model
+from brevitas_models.landmarks import decode_heatmaps
+from brevitas_models.landmarks import heatmap_to_image
+from sim.overlay import GoldenOverlay
+from sim.overlay import SimBuffer
+from sim.overlay import SimDmaError
+from sim.overlay import sim_allocate
+
+
+@pytest.fixture(scope="module")
+def build(tiny_build_pristine, tmp_path_factory):
+    return Path(shutil.copytree(tiny_build_pristine[0], tmp_path_factory.mktemp("d") / "tiny"))
+
+
+@pytest.fixture(scope="module")
+def driver(build):
+    """The driver module as the board imports it: from the deploy/ folder itself."""
+    deploy = str(build / "deploy")
+    sys.path.insert(0, deploy)
+    try:
+        for m in ("binhg_driver", "stream_format", "landmarks"):
+            sys.modules.pop(m, None)
+        mod = importlib.import_module("binhg_driver")
+        assert Path(mod.__file__).parent == Path(deploy)
+        yield mod
+    finally:
+        sys.path.remove(deploy)
+        for m in ("binhg_driver", "stream_format", "landmarks"):
+            sys.modules.pop(m, None)
+
+
+def torch_landmarks(images: np.ndarray, out: dict) -> np.ndarray:
+    """The PyTorch model the build compiled (preset, torch seed 0, as flow/build.py), its
+    heatmaps on the accelerator's integer grid (code * scale + bias: the float noise of
+    PyTorch's convolution removed, so that ties in the argmax break alike), decoded."""
+    torch.manual_seed(0)
+    cfg = get_preset("hg-hpm-tiny")
+    model = build_model(cfg).eval()
+    with torch.no_grad():
+        heat = model(torch.from_numpy((images / 255.0).astype(np.float32))).numpy()
+    scale = np.asarray(out["scale"], np.float32)[None, :, None, None]
+    bias = np.asarray(out["bias"], np.float32)[None, :, None, None]
+    heat = np.rint((heat - bias) / scale) * scale + bias
+    return heat_to_points(heat, cfg.input_size)
+
+
+def heat_to_points(heat, input_size):
+    return heatmap_to_image(decode_heatmaps(heat), input_size, heat.shape[-1])
+
+
+def _images(n, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (n, 3, 32, 32), dtype=np.uint8)
+
+
+def test_deploy_folder(build):
+    d = build / "deploy"
+    assert sorted(p.name for p in d.iterdir()) == ["README.md", "accelerator.json",
+                                                   "binhg_driver.py", "example.py",
+                                                   "landmarks.py", "stream_format.py"]
+    cfg = json.loads((d / "accelerator.json").read_text())
+    assert cfg["bitstream_built"] is False and cfg["dma"] == "dma"
+    assert cfg["input"]["dma_word_bytes"] == 4 and cfg["input"]["tdata_width"] == 24
+    assert len(cfg["output"]["scale"]) == cfg["output"]["shape"][-1] == 5
+
+
+def test_driver_on_the_golden_overlay_gives_the_pytorch_landmarks(build, driver):
+    images = _images(3)
+    with driver.Accelerator.from_deploy(build / "deploy", max_batch=4,
+                                        overlay=GoldenOverlay(build),
+                                        allocate=sim_allocate) as acc:
+        points = acc.landmarks(images)
+        single = acc.landmarks(images[1])              # one [C, H, W] image
+        t = acc.throughput(batch=2, repeats=1)
+    assert points.shape == (3, 5, 2)
+    np.testing.assert_array_equal(points, torch_landmarks(images, acc.out))
+    np.testing.assert_array_equal(single[0], points[1])
+    assert t["fps"] > 0 and t["batch"] == 2
+    # the golden vectors the build checked, through the driver's packing and the DMA layout
+    vec = np.load(build / "golden" / "vectors.npz")
+    with driver.Accelerator.from_deploy(build / "deploy", overlay=GoldenOverlay(build),
+                                        allocate=sim_allocate) as acc:
+        codes = acc.run_codes(vec["images"])
+    np.testing.assert_array_equal(codes, vec["out_acc_1"] if "out_acc_1" in vec.files else
+                                  vec[[k for k in vec.files if k.startswith("out_")][0]])
+
+
+def test_driver_on_the_verilator_overlay(build, driver):
+    """The cycle-accurate RTL of the build behind the same driver calls."""
+    from sim.harness import verilator_missing
+    from sim.overlay import VerilatorOverlay
+
+    if verilator_missing():
+        pytest.skip(verilator_missing())
+    images = _images(2, seed=4)
+    with driver.Accelerator.from_deploy(build / "deploy", max_batch=2,
+                                        overlay=VerilatorOverlay(build),
+                                        allocate=sim_allocate) as acc:
+        points = acc.landmarks(images)
+    np.testing.assert_array_equal(points, torch_landmarks(images, acc.out))
+
+
+def test_bad_input_is_refused_and_nothing_is_left_allocated(build, driver):
+    before = set(SimBuffer.live)
+    ol = GoldenOverlay(build)
+    acc = driver.Accelerator.from_deploy(build / "deploy", max_batch=2, overlay=ol,
+                                         allocate=sim_allocate)
+    good = _images(1)
+    cases = [(good.astype(np.float32), "uint8"),
+             (good[:, :, :16], r"\[N, 3, 32, 32\]"),
+             (good.transpose(0, 2, 3, 1), "channels first"),
+             (_images(3), "1 to 2"),
+             (np.zeros((0, 3, 32, 32), np.uint8), "1 to 2")]
+    for x, msg in cases:
+        with pytest.raises(driver.DriverError, match=msg):
+            acc.landmarks(x)
+    acc.close()
+    acc.close()                                     # idempotent
+    assert set(SimBuffer.live) == before
+    with pytest.raises(driver.DriverError, match="closed"):
+        acc.landmarks(good)
+
+
+def test_an_overlay_of_another_build_is_refused(build, driver, tmp_path):
+    before = set(SimBuffer.live)
+    ol = GoldenOverlay(build)
+    ol.build_id = "0123456789abcdef"
+    with pytest.raises(driver.DriverError, match="0123456789abcdef"):
+        driver.Accelerator.from_deploy(build / "deploy", overlay=ol, allocate=sim_allocate)
+    assert set(SimBuffer.live) == before
+
+
+def test_a_batch_beyond_the_dma_limit_is_refused_before_allocating(build, driver):
+    before = set(SimBuffer.live)
+    ol = GoldenOverlay(build)
+    ol.dma.buffer_max_size = 10_000                 # bytes; one frame in is 4,096
+    with pytest.raises(driver.DriverError, match="at most 2 frames"):
+        driver.Accelerator.from_deploy(build / "deploy", max_batch=3, overlay=ol,
+                                       allocate=sim_allocate)
+    assert set(SimBuffer.live) == before
+
+
+def test_a_failing_allocation_frees_what_it_took(build, driver):
+    before = set(SimBuffer.live)
+    calls = []
+
+    def allocate(shape, dtype):
+        if calls:
+            raise MemoryError("CMA exhausted")
+        calls.append(shape)
+        return sim_allocate(shape, dtype)
+
+    with pytest.raises(MemoryError):
+        driver.Accelerator.from_deploy(build / "deploy", overlay=GoldenOverlay(build),
+                                       allocate=allocate)
+    assert set(SimBuffer.live) == before
+
+
+def test_without_a_bitstream_the_driver_says_so(build, driver):
+    with pytest.raises(driver.DriverError, match="no bitstream"):
+        driver.Accelerator.from_deploy(build / "deploy")
+
+
+def test_the_simulated_dma_refuses_what_the_board_would_hang_on(build):
+    ol = GoldenOverlay(build)
+    out = sim_allocate((10, 4), np.uint8)
+    ol.dma.recvchannel.transfer(out)
+    with pytest.raises(SimDmaError, match="no input was sent"):
+        ol.dma.recvchannel.wait()
+    src = sim_allocate((1024, 4), np.uint8)
+    ol.dma.sendchannel.transfer(src)
+    ol.dma.recvchannel.transfer(out)                # 40 bytes asked, a frame gives 320 * 4
+    with pytest.raises(SimDmaError, match="would hang"):
+        ol.dma.sendchannel.wait()
+    out.freebuffer()
+    src.freebuffer()
