@@ -44,4 +44,7 @@ $PIP install -q --no-deps "finn-plus==1.6.1"
 # C simulation compiles against (flow/hls_csim.py); nothing of hls4ml is imported.
 say "pip: hls4ml 1.3.0 (--no-deps) for the ap_int / hls_stream headers"
 $PIP install -q --no-deps "hls4ml==1.3.0"
+say "pip: PYNQ 4.0.0 for the deploy/ driver's API checks (flow/requirements-pynq.txt)"
+$PIP install -q -r flow/requirements-pynq.txt
+$PIP install -q --no-deps "pynq==4.0.0" "pynqutils==0.1.3" "pynqmetadata==0.2.0"
 say "install done: activate with 'source .venv/bin/activate'"

@@ -189,3 +189,32 @@ def test_the_simulated_dma_refuses_what_the_board_would_hang_on(build):
         ol.dma.sendchannel.wait()
     out.freebuffer()
     src.freebuffer()
+
+
+def test_the_driver_uses_pynqs_real_api():
+    """The calls the driver makes exist, with those parameters, in the pynq package the
+    install puts here (4.0.0; on x86 it imports, but finds no device)."""
+    import inspect
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")     # "No devices found, is the XRT environment sourced?"
+        import pynq
+        from pynq.buffer import PynqBuffer
+        from pynq.lib.dma import DMA
+        from pynq.lib.dma import _SDMAChannel
+    assert {"shape", "dtype"} <= set(inspect.signature(pynq.allocate).parameters)
+    assert {"array", "start", "nbytes"} <= set(inspect.signature(_SDMAChannel.transfer).parameters)
+    assert callable(_SDMAChannel.wait)
+    assert all(callable(getattr(PynqBuffer, m)) for m in ("flush", "invalidate", "freebuffer"))
+    src = inspect.getsource(DMA)
+    assert all(a in src for a in ("self.sendchannel", "self.recvchannel", "buffer_max_size"))
+    assert inspect.isclass(pynq.Overlay)
+
+
+def test_off_the_board_pynq_fails_with_a_clear_error(build, driver, tmp_path):
+    """With a bitstream present but no board, PYNQ's own error is named, with the file."""
+    d = Path(shutil.copytree(build / "deploy", tmp_path / "deploy"))
+    (d / "accelerator.bit").write_bytes(b"\0" * 64)
+    with pytest.raises(driver.DriverError, match="PYNQ could not load .*accelerator.bit"):
+        driver.Accelerator.from_deploy(d)

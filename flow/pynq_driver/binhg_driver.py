@@ -76,10 +76,14 @@ class Accelerator:
                 raise DriverError(f"{bit} is missing: this build made no bitstream (see "
                                   f"{d / 'README.md'}); on a machine without the board, pass a "
                                   "simulated overlay")
-            from pynq import Overlay
-            from pynq import allocate as pynq_allocate
+            try:
+                from pynq import Overlay
+                from pynq import allocate as pynq_allocate
 
-            overlay, allocate = Overlay(str(bit)), pynq_allocate
+                overlay, allocate = Overlay(str(bit)), pynq_allocate
+            except Exception as e:   # no pynq, no board, no XRT/PL server: say which file
+                raise DriverError(f"PYNQ could not load {bit}: {type(e).__name__}: {e} (run "
+                                  "this on the PYNQ board, or pass a simulated overlay)") from e
         return cls(overlay, allocate, cfg, max_batch)
 
     # -- running ---------------------------------------------------------------------------
