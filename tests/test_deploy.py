@@ -218,3 +218,21 @@ def test_off_the_board_pynq_fails_with_a_clear_error(build, driver, tmp_path):
     (d / "accelerator.bit").write_bytes(b"\0" * 64)
     with pytest.raises(driver.DriverError, match="PYNQ could not load .*accelerator.bit"):
         driver.Accelerator.from_deploy(d)
+
+
+def test_a_built_bitstream_goes_into_deploy(build, tmp_path):
+    """When the bitstream step made bitfile/accelerator.{bit,hwh} (faked here: no Vivado),
+    the deploy step ships them and says so."""
+    import subprocess
+
+    b = Path(shutil.copytree(build, tmp_path / "b"))
+    (b / "bitfile").mkdir()
+    for ext in ("bit", "hwh"):
+        (b / "bitfile" / f"accelerator.{ext}").write_text(ext)
+    r = subprocess.run([sys.executable, "flow/build.py", "--board", "pynq-z2", "--model",
+                        "hg-hpm-tiny", "--output", str(b), "--from", "deploy"],
+                       cwd=Path(__file__).parents[1], capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert json.loads((b / "deploy" / "accelerator.json").read_text())["bitstream_built"]
+    assert (b / "deploy" / "accelerator.hwh").read_text() == "hwh"
