@@ -6,9 +6,9 @@ hardware instead of a board, so the driver runs end to end off the board.
     ol = VerilatorOverlay(build_dir)   # the build's rtl/ in Verilator: cycle-accurate, slow
     acc = Accelerator.from_deploy(build_dir / "deploy", overlay=ol, allocate=sim_allocate)
 
-The DMA moves bytes exactly as the board's would (words of `dma_word_bytes` per beat); the
-receive side completes only when the accelerator produced exactly the bytes asked for, else
-`wait()` raises where the board's DMA would hang.
+The DMA moves bytes exactly as the board's would (words of `dma_word_bytes` per beat, an S2MM
+transfer ending at the TLAST of each output frame), and `wait()` raises where the board's DMA
+would hang or fail.
 """
 from __future__ import annotations
 
@@ -56,28 +56,36 @@ def sim_allocate(shape, dtype="u4", **kwargs) -> SimBuffer:
 
 class _Channel:
     def __init__(self, dma, name):
-        self.dma, self.name, self.pending = dma, name, None
+        self.dma, self.name = dma, name
+        self.pending = None      # (buffer, start, nbytes) not yet moved
+        self.active = False      # a transfer started and not yet waited for
 
     def transfer(self, array, start=0, nbytes=0):
         if id(array) not in SimBuffer.live:
             raise SimDmaError(f"{self.name}: transfer from a buffer that is not allocated")
-        nbytes = nbytes or array.nbytes
+        nbytes = nbytes or array.nbytes - start
         if nbytes > self.dma.buffer_max_size:
             raise SimDmaError(f"{self.name}: {nbytes} bytes exceed the DMA's "
                               f"{self.dma.buffer_max_size}")
-        self.pending = (array, start, nbytes)
-        self.dma._done = False
+        if start + nbytes > array.nbytes:
+            raise SimDmaError(f"{self.name}: bytes {start}..{start + nbytes} lie beyond the "
+                              f"{array.nbytes}-byte buffer")
+        self.pending, self.active = (array, start, nbytes), True
 
     def wait(self):
-        if self.pending is None and not self.dma._done:
+        if not self.active:
             raise SimDmaError(f"{self.name}: wait() without a transfer")
-        self.dma._settle(self.name)
-        self.pending = None
+        if self is self.dma.recvchannel:
+            self.dma._receive()
+        elif self.pending is not None:
+            self.dma._consume()
+        self.pending, self.active = None, False
 
 
 class SimDMA:
     """Simple-mode AXI DMA: MM2S (sendchannel) feeds the accelerator, S2MM (recvchannel)
-    takes its output; a 26-bit length register, as the block design sets."""
+    takes its output. As on the board, an S2MM transfer ends at TLAST, i.e. after one output
+    frame; the length register has 26 bits, as the block design sets."""
 
     buffer_max_size = (1 << 26) - 1
 
@@ -85,25 +93,28 @@ class SimDMA:
         self.overlay = overlay
         self.sendchannel = _Channel(self, "sendchannel")
         self.recvchannel = _Channel(self, "recvchannel")
-        self._done = False
+        self._frames: list[np.ndarray] = []     # output frames not yet received
 
-    def _settle(self, who: str):
-        """Runs the accelerator on the sent bytes once both directions are set up."""
-        if self._done:
-            return
-        if self.sendchannel.pending is None or self.recvchannel.pending is None:
-            missing = ("no input was sent" if self.sendchannel.pending is None
-                       else "nothing receives the output")
-            raise SimDmaError(f"{who}.wait(): {missing}; the board's DMA would wait forever")
+    def _consume(self):
+        """The accelerator takes what MM2S sends (frames of output queue up)."""
         src, s0, sn = self.sendchannel.pending
-        dst, d0, dn = self.recvchannel.pending
         data = np.frombuffer(src.tobytes(), dtype=np.uint8)[s0:s0 + sn]
-        out = self.overlay._process(data)
-        if len(out) != dn:
-            raise SimDmaError(f"the accelerator produced {len(out)} bytes for {dn} requested: "
-                              "the board's DMA would hang")
-        dst.view(np.uint8).reshape(-1)[d0:d0 + dn] = out
-        self._done = True
+        self._frames += self.overlay._process(data)
+        self.sendchannel.pending = None
+
+    def _receive(self):
+        if self.sendchannel.pending is not None:
+            self._consume()
+        if not self._frames:
+            raise SimDmaError("recvchannel.wait(): no input was sent, so no output frame "
+                              "comes; the board's DMA would wait forever")
+        dst, d0, dn = self.recvchannel.pending
+        frame = self._frames.pop(0)
+        if dn < len(frame):
+            raise SimDmaError(f"recvchannel: a {dn}-byte transfer is shorter than the "
+                              f"{len(frame)}-byte frame before TLAST; the board's DMA would "
+                              "stop with an internal error")
+        dst.view(np.uint8).reshape(-1)[d0:d0 + len(frame)] = frame
 
 
 class _Overlay:
@@ -117,7 +128,8 @@ class _Overlay:
         self.build_dir = d
         setattr(self, self.cfg["dma"], SimDMA(self))
 
-    def _process(self, data: np.ndarray) -> np.ndarray:
+    def _process(self, data: np.ndarray) -> list[np.ndarray]:
+        """Bytes sent -> the bytes of each output frame."""
         ip, op = self.cfg["input"], self.cfg["output"]
         word = ip["dma_word_bytes"]
         frame = ip["beats_per_frame"] * word
@@ -127,7 +139,8 @@ class _Overlay:
         codes = unpack_words(data.reshape(-1, word), (n, *ip["shape"]), ip["bits"],
                              ip["elems"], ip["signed"])
         out = self._run(codes)
-        return pack_words(out, op["bits"], op["elems"], op["dma_word_bytes"]).reshape(-1)
+        return [pack_words(f[None], op["bits"], op["elems"], op["dma_word_bytes"]).reshape(-1)
+                for f in out]
 
     def _run(self, codes: np.ndarray) -> np.ndarray:
         raise NotImplementedError

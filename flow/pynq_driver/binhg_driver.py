@@ -115,11 +115,17 @@ class Accelerator:
         self.in_buf[:n_in] = stream_format.pack_words(x.transpose(0, 2, 3, 1), ip["bits"],
                                                       ip["elems"], ip["dma_word_bytes"])
         self.in_buf.flush()
-        # receive first, so the accelerator never waits on the S2MM side
-        self.dma.recvchannel.transfer(self.out_buf, nbytes=n_out * op["dma_word_bytes"])
+        # The accelerator ends every output frame with TLAST, which ends an S2MM transfer:
+        # one receive per frame, the first armed before sending so the output never waits
+        # long; all frames go out in one MM2S transfer.
+        frame = op["beats_per_frame"] * op["dma_word_bytes"]
+        self.dma.recvchannel.transfer(self.out_buf, start=0, nbytes=frame)
         self.dma.sendchannel.transfer(self.in_buf, nbytes=n_in * ip["dma_word_bytes"])
+        for k in range(1, n + 1):
+            self.dma.recvchannel.wait()
+            if k < n:
+                self.dma.recvchannel.transfer(self.out_buf, start=k * frame, nbytes=frame)
         self.dma.sendchannel.wait()
-        self.dma.recvchannel.wait()
         self.out_buf.invalidate()
         return stream_format.unpack_words(np.asarray(self.out_buf[:n_out]),
                                           (n, *op["shape"]), op["bits"], op["elems"],
