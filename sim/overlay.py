@@ -127,6 +127,10 @@ class _Overlay:
         self.graph = HwGraph.load(d / "hw_graph.onnx")
         self.build_dir = d
         setattr(self, self.cfg["dma"], SimDMA(self))
+        # what pynq.Overlay reads from the .hwh about the DMA's streams
+        self.ip_dict = {self.cfg["dma"]: {"type": "xilinx.com:ip:axi_dma:7.1", "parameters": {
+            "C_M_AXIS_MM2S_TDATA_WIDTH": str(8 * self.cfg["input"]["dma_word_bytes"]),
+            "C_S_AXIS_S2MM_TDATA_WIDTH": str(8 * self.cfg["output"]["dma_word_bytes"])}}}
 
     def _process(self, data: np.ndarray) -> list[np.ndarray]:
         """Bytes sent -> the bytes of each output frame."""

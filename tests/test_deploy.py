@@ -145,6 +145,15 @@ def test_an_overlay_of_another_build_is_refused(build, driver, tmp_path):
     assert set(SimBuffer.live) == before
 
 
+def test_an_overlay_whose_dma_streams_differ_is_refused(build, driver):
+    """A board overlay has no build id; its .hwh (pynq's ip_dict) gives the DMA's widths."""
+    ol = GoldenOverlay(build)
+    ol.build_id = None
+    ol.ip_dict["dma"]["parameters"]["C_S_AXIS_S2MM_TDATA_WIDTH"] = "64"
+    with pytest.raises(driver.DriverError, match="C_S_AXIS_S2MM_TDATA_WIDTH = 64"):
+        driver.Accelerator.from_deploy(build / "deploy", overlay=ol, allocate=sim_allocate)
+
+
 def test_a_batch_beyond_the_dma_limit_is_refused_before_allocating(build, driver):
     before = set(SimBuffer.live)
     ol = GoldenOverlay(build)

@@ -45,6 +45,15 @@ class Accelerator:
             raise DriverError(f"the overlay has no DMA named '{config['dma']}' (this build's "
                               "block design has one): is it the overlay of another design?")
         self.inp, self.out = config["input"], config["output"]
+        # On the board the overlay's .hwh says how wide this DMA's streams are
+        params = (getattr(overlay, "ip_dict", None) or {}).get(config["dma"], {}).get(
+            "parameters", {})
+        for key, p in (("C_M_AXIS_MM2S_TDATA_WIDTH", self.inp),
+                       ("C_S_AXIS_S2MM_TDATA_WIDTH", self.out)):
+            if key in params and int(params[key]) != 8 * p["dma_word_bytes"]:
+                raise DriverError(f"the overlay's DMA has {key} = {params[key]}, this build's "
+                                  f"needs {8 * p['dma_word_bytes']}: is it the overlay of "
+                                  "another build?")
         self.max_batch = max_batch
         sizes = [max_batch * p["beats_per_frame"] * p["dma_word_bytes"]
                  for p in (self.inp, self.out)]
