@@ -69,3 +69,18 @@ def dequantize(g: HwGraph, name: str, codes: np.ndarray) -> np.ndarray:
 def run_images(g: HwGraph, images: np.ndarray) -> dict[str, np.ndarray]:
     """uint8 images [N, C, H, W] -> {output: integer codes [N, H, W, C]}."""
     return execute(g, {g.inputs[0]: images_to_stream(images)})
+
+
+def compare_outputs(got: dict[str, np.ndarray], want: dict[str, np.ndarray],
+                    backend: str = "RTL") -> str | None:
+    """None when every output code of a backend equals the golden model's; else a message
+    naming the first differing element (frame, pixel, channel) and both values."""
+    for name, w in want.items():
+        g = got[name]
+        bad = np.argwhere(g != w)
+        if len(bad):
+            f, y, x, c = bad[0]
+            return (f"output '{name}' differs from the golden model in {len(bad)} of {w.size} "
+                    f"elements; first at frame {f}, pixel (y={y}, x={x}), channel {c}: "
+                    f"{backend} {g[f, y, x, c]}, golden {w[f, y, x, c]}")
+    return None

@@ -291,6 +291,7 @@ def step_csim_hls(ctx: BuildContext) -> StepOutcome:
     """g++ C simulation of hls/ on the golden frames: bit-exact or the build fails."""
     import numpy as np
 
+    from .golden import compare_outputs
     from .golden import images_to_stream
     from .hls_csim import CsimError
     from .hls_csim import compile_csim
@@ -310,14 +311,10 @@ def step_csim_hls(ctx: BuildContext) -> StepOutcome:
         r = run_csim(exe, manifest, {ctx.model.inputs[0]: images_to_stream(vec["images"])})
     except CsimError as e:
         raise BuildError(str(e)) from None
-    for k in vec.files:
-        if k.startswith("out_"):
-            got, want = r.outputs[k[4:]], vec[k]
-            if not np.array_equal(got, want):
-                bad = np.argwhere(got != want)[0]
-                raise BuildError(f"HLS C simulation differs from the golden model on output "
-                                 f"'{k[4:]}': {int((got != want).sum())} codes, first at "
-                                 f"[frame, y, x, c] = {bad.tolist()}")
+    diff = compare_outputs(r.outputs, {k[4:]: vec[k] for k in vec.files
+                                       if k.startswith("out_")}, "C simulation")
+    if diff:
+        raise BuildError(f"HLS C simulation: {diff}")
     info = {"frames": len(vec["images"]), "bit_exact": True,
             "csim_seconds": round(r.seconds, 3)}
     write_json(ctx.out_dir / "csim" / "hls_csim.json", info)

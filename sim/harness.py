@@ -23,6 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from flow.golden import compare_outputs  # noqa: E402
 from flow.hwgraph import HwGraph  # noqa: E402
 from flow.rtlgen import TOP  # noqa: E402
 from flow.rtlgen import write_rtl  # noqa: E402
@@ -190,12 +191,6 @@ def assert_bit_exact(result: SimResult, expected: dict[str, np.ndarray], what: s
     """Every output code equal to the golden model's; else name the first differing element."""
     if result.extra_beats:
         raise AssertionError(f"{what}: output beats after the last frame: {result.extra_beats}")
-    for name, want in expected.items():
-        got = result.outputs[name]
-        bad = np.argwhere(got != want)
-        if len(bad):
-            f, y, x, c = bad[0]
-            raise AssertionError(
-                f"{what}: output '{name}' differs from the golden model in {len(bad)} of "
-                f"{want.size} elements; first at frame {f}, pixel (y={y}, x={x}), channel {c}: "
-                f"RTL {got[f, y, x, c]}, golden {want[f, y, x, c]}")
+    diff = compare_outputs(result.outputs, expected, "RTL")
+    if diff:
+        raise AssertionError(f"{what}: {diff}")
