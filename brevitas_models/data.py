@@ -165,17 +165,18 @@ def render(joints: np.ndarray, size: int, half_width: float,
 
 
 def augment_joints(joints: np.ndarray, size: int, angle: float, zoom: float,
-                   flip: bool) -> np.ndarray:
+                   flip: bool, flip_perm: np.ndarray | None = None) -> np.ndarray:
     """Rotate by `angle` degrees (clockwise on screen, y down) and scale by `zoom` about the
     image centre, then optionally mirror horizontally. A mirrored person's right limbs
-    look like left limbs, so a flip also swaps the left/right labels."""
+    look like left limbs, so a flip also swaps the left/right labels: row i of the result
+    is mirrored row flip_perm[i] (default FLIP_PERM, the 16 MPII joints)."""
     a = np.deg2rad(angle)
     c, s = np.cos(a), np.sin(a)
     centre = np.full(2, (size - 1) / 2)
     out = (joints - centre) @ (zoom * np.array([[c, s], [-s, c]])) + centre
     if flip:
         out[:, 0] = (size - 1) - out[:, 0]
-        out = out[FLIP_PERM]
+        out = out[FLIP_PERM if flip_perm is None else flip_perm]
     return out
 
 
@@ -195,8 +196,8 @@ class StickFigureDataset(Dataset):
       heatmaps   float32 [N, S/4, S/4] Gaussian targets in [0, 1] (zero for joints outside)
       joints     float32 [N, 2] (x, y) in heatmap pixels (see the module docstring)
       visible    bool [N]: the joint lies inside the image
-      bbox_size  float32 []: the larger side of the 16-joint bounding box, in heatmap
-                 pixels; the PCK normalizer (see metrics.py for why not the head size)
+      norm       float32 []: the PCK/NME normalizer in heatmap pixels: here the larger side
+                 of the 16-joint bounding box (see metrics.py for why not the head size)
 
     The N = num_landmarks joints are the first N of LANDMARK_PRIORITY, in MPII order;
     `joint_ids` / `joint_names` name them.
@@ -204,6 +205,8 @@ class StickFigureDataset(Dataset):
     With augment=True the pose and background of item i are fixed but its rotation, scale
     and flip are drawn per epoch: call set_epoch(e) (train() does) for fresh augmentations.
     """
+
+    norm_name = "larger side of the 16-joint bounding box"
 
     def __init__(self, input_size: int, num_landmarks: int, split: str = "train",
                  length: int = 1000, augment: bool = False, sigma: float = 1.0):
@@ -262,6 +265,6 @@ class StickFigureDataset(Dataset):
             heatmaps=torch.from_numpy(heatmaps.astype(np.float32)),
             joints=torch.from_numpy(joints.astype(np.float32)),
             visible=torch.from_numpy(visible),
-            bbox_size=torch.tensor(float((all_hm.max(0) - all_hm.min(0)).max()),
+            norm=torch.tensor(float((all_hm.max(0) - all_hm.min(0)).max()),
                                    dtype=torch.float32),
         )

@@ -3,7 +3,7 @@
 All coordinates are (x, y) in heatmap pixels, the pixel centre at integers (as data.py).
 
 Normalization: PCK and NME divide each error by a per-sample length `norm`. For the stick
-figures we use the larger side of the 16-joint bounding box (`bbox_size` of a data item),
+figures we use the larger side of the 16-joint bounding box (`norm` of a data item),
 the "PCK@alpha of max(h, w)" of Yang & Ramanan (default alpha = 0.2), rather than the head
 size of PCKh: the head segment is ~1/8 of the body, i.e. under one heatmap pixel at the
 tiny presets, so PCKh would mostly measure the stride-4 quantization of the heatmaps.

@@ -58,7 +58,7 @@ def prior_baseline(cfg, val: dict, n_train: int = 2000) -> float:
                                          augment=True))
     vis = tr["visible"][..., None].float()
     mean = (tr["joints"] * vis).sum(0) / vis.sum(0)
-    return pck(mean.expand_as(val["joints"]), val["joints"], val["bbox_size"],
+    return pck(mean.expand_as(val["joints"]), val["joints"], val["norm"],
                DEFAULT_PCK_THR, val["visible"])[1]
 
 
