@@ -6,6 +6,7 @@ from torch import nn
 
 from .layers import BinaryConvUnit
 from .layers import SharedRequant
+from .layers import UnitKind
 
 
 class Skip(nn.Module):
@@ -16,11 +17,11 @@ class Skip(nn.Module):
     Otherwise: a binary 1x1 projection.
     """
 
-    def __init__(self, cin: int, cout: int, act: str, res_quant: SharedRequant):
+    def __init__(self, cin: int, cout: int, unit: UnitKind, res_quant: SharedRequant):
         super().__init__()
         self.cin, self.cout = cin, cout
         self.res_quant = res_quant
-        self.proj = (BinaryConvUnit(cin, cout, 1, act)
+        self.proj = (BinaryConvUnit(cin, cout, 1, unit)
                      if cin not in (cout, 2 * cout) else None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -38,13 +39,13 @@ class HPMBlock(nn.Module):
     residual stream, concatenated (cout channels) and added to the identity path.
     """
 
-    def __init__(self, cin: int, cout: int, act: str, res_quant: SharedRequant):
+    def __init__(self, cin: int, cout: int, unit: UnitKind, res_quant: SharedRequant):
         super().__init__()
         self.res_quant = res_quant
-        self.conv1 = BinaryConvUnit(cin, cout // 2, 3, act)
-        self.conv2 = BinaryConvUnit(cout // 2, cout // 4, 3, act)
-        self.conv3 = BinaryConvUnit(cout // 4, cout // 4, 3, act)
-        self.skip = Skip(cin, cout, act, res_quant)
+        self.conv1 = BinaryConvUnit(cin, cout // 2, 3, unit)
+        self.conv2 = BinaryConvUnit(cout // 2, cout // 4, 3, unit)
+        self.conv3 = BinaryConvUnit(cout // 4, cout // 4, 3, unit)
+        self.skip = Skip(cin, cout, unit, res_quant)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         rq = self.res_quant
@@ -61,13 +62,13 @@ class BottleneckBlock(nn.Module):
     that is a single threshold on the popcount.
     """
 
-    def __init__(self, cin: int, cout: int, act: str, res_quant: SharedRequant):
+    def __init__(self, cin: int, cout: int, unit: UnitKind, res_quant: SharedRequant):
         super().__init__()
         self.res_quant = res_quant
-        self.conv1 = BinaryConvUnit(cin, cout // 2, 1, act)
-        self.conv2 = BinaryConvUnit(cout // 2, cout // 2, 3, act)
-        self.conv3 = BinaryConvUnit(cout // 2, cout, 1, act)
-        self.skip = Skip(cin, cout, act, res_quant)
+        self.conv1 = BinaryConvUnit(cin, cout // 2, 1, unit)
+        self.conv2 = BinaryConvUnit(cout // 2, cout // 2, 3, unit)
+        self.conv3 = BinaryConvUnit(cout // 2, cout, 1, unit)
+        self.skip = Skip(cin, cout, unit, res_quant)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.res_quant(self.conv3(self.conv2(self.conv1(x))))

@@ -13,6 +13,7 @@ class ConfigError(ValueError):
 BLOCKS = ("hpm", "bottleneck")
 ARCHS = ("hg", "unet")
 ACTS = ("prelu", "leakyrelu", "relu", "none")
+PRECISIONS = ("binary", "real")
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,11 @@ class HGConfig:
     act           non-linearity after every binary conv (PReLU per 003_..., Sec. 3.2)
     res_bits      bits of the residual/skip stream (shared scale); None = float (ablation only,
                   not buildable to hardware)
+    weights       "binary" (sign(W) * mean|W|) or "real" weights of the inner convs: real
+                  weights with binary activations are stage 1 of reverse-order initialization
+                  (003_..., Sec. 3.3); only "binary" builds to hardware
+    acts          "binary" (sign) or "real" activations into the inner convs; weights and acts
+                  both "real" (with res_bits None) is the real-valued network of the ablation
     """
 
     name: str = "custom"
@@ -43,6 +49,8 @@ class HGConfig:
     act: str = "prelu"
     res_bits: int | None = 8
     in_channels: int = 3
+    weights: str = "binary"
+    acts: str = "binary"
 
     def __post_init__(self) -> None:
         def need(ok: bool, field: str, msg: str) -> None:
@@ -57,6 +65,8 @@ class HGConfig:
         need(self.block in BLOCKS, "block", f"must be one of {', '.join(BLOCKS)}")
         need(self.arch in ARCHS, "arch", f"must be one of {', '.join(ARCHS)}")
         need(self.act in ACTS, "act", f"must be one of {', '.join(ACTS)}")
+        for f in ("weights", "acts"):
+            need(getattr(self, f) in PRECISIONS, f, f"must be one of {', '.join(PRECISIONS)}")
         # The stem's first block outputs C/2 and an HPM block splits its output into
         # halves and quarters, so C/8 must be whole.
         need(self.channels % 8 == 0, "channels",
@@ -68,6 +78,11 @@ class HGConfig:
              f"{self.depth})")
         need(self.res_bits is None or (isinstance(self.res_bits, int) and 2 <= self.res_bits <= 16),
              "res_bits", "must be an integer in 2..16, or None for a float residual")
+
+    @property
+    def binary(self) -> bool:
+        """Binary weights and activations: what the hardware computes."""
+        return self.weights == "binary" and self.acts == "binary"
 
     @property
     def hg_size(self) -> int:
@@ -119,6 +134,10 @@ PRESETS: dict[str, HGConfig] = {
                                    input_size=32, num_landmarks=5, block="bottleneck"),
     "hg-hpm-2stack-tiny": HGConfig(name="hg-hpm-2stack-tiny", channels=32, depth=2,
                                    input_size=32, num_landmarks=5, stacks=2),
+    # Faces, 68 iBUG landmarks (faces.py): 64x64 input -> 16x16 heatmaps, on which the
+    # outer eye corners of a 1.4x face crop are ~5-7 heatmap pixels apart (the NME norm).
+    "hg-hpm-face-tiny": HGConfig(name="hg-hpm-face-tiny", channels=32, depth=2,
+                                 input_size=64, num_landmarks=68),
 }
 
 DEFAULT_PRESET = "hg-hpm-z2"

@@ -48,6 +48,10 @@ def export_qonnx(model: nn.Module, cfg: HGConfig, path: str | os.PathLike) -> Pa
     if cfg.res_bits is None:
         raise ExportError(f"config '{cfg.name}': res_bits=None (float residual stream) "
                           "has no integer hardware semantics and cannot be exported")
+    if not cfg.binary:
+        raise ExportError(f"config '{cfg.name}': weights={cfg.weights!r}, acts={cfg.acts!r}: "
+                          "only binary weights and activations build to hardware (real ones "
+                          "are training stages and ablation baselines)")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     was_training = model.training

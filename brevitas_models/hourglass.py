@@ -11,6 +11,7 @@ from .layers import BinaryConvUnit
 from .layers import HeatmapHead
 from .layers import SharedRequant
 from .layers import Stem
+from .layers import UnitKind
 from .layers import make_residual_quant
 
 
@@ -24,18 +25,18 @@ class Hourglass(nn.Module):
 
     def __init__(self, cfg: HGConfig, level: int, res_quant: SharedRequant):
         super().__init__()
-        block, c, act = BLOCK_TYPES[cfg.block], cfg.channels, cfg.act
+        block, c, unit = BLOCK_TYPES[cfg.block], cfg.channels, UnitKind.of(cfg)
         self.unet = cfg.arch == "unet"
         self.res_quant = res_quant
-        self.up1 = None if self.unet else block(c, c, act, res_quant)
-        self.low1 = block(c, c, act, res_quant)
+        self.up1 = None if self.unet else block(c, c, unit, res_quant)
+        self.low1 = block(c, c, unit, res_quant)
         if level > 1:
             self.low2 = Hourglass(cfg, level - 1, res_quant)
             merged = 2 * c if self.unet else c
         else:
-            self.low2 = block(c, c, act, res_quant)
+            self.low2 = block(c, c, unit, res_quant)
             merged = c
-        self.low3 = block(merged, c, act, res_quant)
+        self.low3 = block(merged, c, unit, res_quant)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         low = self.low3(self.low2(self.low1(F.max_pool2d(x, 2))))
@@ -53,8 +54,8 @@ class StackHead(nn.Module):
         c = cfg.channels
         cin = 2 * c if cfg.arch == "unet" else c
         self.res_quant = res_quant
-        self.block = BLOCK_TYPES[cfg.block](cin, c, cfg.act, res_quant)
-        self.lin = BinaryConvUnit(c, c, 1, cfg.act)
+        self.block = BLOCK_TYPES[cfg.block](cin, c, UnitKind.of(cfg), res_quant)
+        self.lin = BinaryConvUnit(c, c, 1, UnitKind.of(cfg))
         self.heatmap = HeatmapHead(c, cfg.num_landmarks)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -68,8 +69,8 @@ class StackMerge(nn.Module):
     def __init__(self, cfg: HGConfig, res_quant: SharedRequant):
         super().__init__()
         self.res_quant = res_quant
-        self.proj_feat = BinaryConvUnit(cfg.channels, cfg.channels, 1, cfg.act)
-        self.proj_heatmap = BinaryConvUnit(cfg.num_landmarks, cfg.channels, 1, cfg.act)
+        self.proj_feat = BinaryConvUnit(cfg.channels, cfg.channels, 1, UnitKind.of(cfg))
+        self.proj_heatmap = BinaryConvUnit(cfg.num_landmarks, cfg.channels, 1, UnitKind.of(cfg))
 
     def forward(self, x, feat, heatmap):
         rq = self.res_quant
@@ -86,13 +87,13 @@ class BinaryHourglassNet(nn.Module):
     def __init__(self, cfg: HGConfig):
         super().__init__()
         self.cfg = cfg
-        block, c, act = BLOCK_TYPES[cfg.block], cfg.channels, cfg.act
+        block, c, unit = BLOCK_TYPES[cfg.block], cfg.channels, UnitKind.of(cfg)
         self.res_quant = make_residual_quant(cfg.res_bits)
         rq = SharedRequant(self.res_quant)
         self.stem = Stem(cfg.in_channels, c // 4, rq)
-        self.pre1 = block(c // 4, c // 2, act, rq)
-        self.pre2 = block(c // 2, c // 2, act, rq)
-        self.pre3 = block(c // 2, c, act, rq)
+        self.pre1 = block(c // 4, c // 2, unit, rq)
+        self.pre2 = block(c // 2, c // 2, unit, rq)
+        self.pre3 = block(c // 2, c, unit, rq)
         self.hourglasses = nn.ModuleList(Hourglass(cfg, cfg.depth, rq) for _ in range(cfg.stacks))
         self.heads = nn.ModuleList(StackHead(cfg, rq) for _ in range(cfg.stacks))
         self.merges = nn.ModuleList(StackMerge(cfg, rq) for _ in range(cfg.stacks - 1))

@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 from brevitas.nn import QuantConv2d
 from brevitas.nn import QuantIdentity
+from dataclasses import dataclass
 from torch import nn
 
 from .quantizers import BinaryWeightMeanAbs
@@ -50,26 +51,52 @@ class SharedRequant:
         return self.module(x)
 
 
+@dataclass(frozen=True)
+class UnitKind:
+    """What every inner conv unit of a network is: its non-linearity and the precision of
+    its weights and input activations (HGConfig.act / weights / acts)."""
+    act: str = "prelu"
+    weights: str = "binary"
+    acts: str = "binary"
+
+    @classmethod
+    def of(cls, cfg) -> "UnitKind":
+        return cls(cfg.act, cfg.weights, cfg.acts)
+
+
 class BinaryConvUnit(nn.Module):
     """Pre-activation binary conv: BN -> sign -> pad(-1) -> XNOR conv -> non-linearity.
 
     In hardware, BN + sign become one threshold per input channel, the convolution an
     XNOR-popcount, and the non-linearity (monotone) folds into the thresholds that follow.
+
+    Training variants (never built to hardware): real weights and/or real activations
+    (UnitKind), and `soft_beta`: while set, training replaces sign(x) by tanh(beta * x),
+    the smooth progressive quantization of 003_..., Sec. 3.4 (eval always uses the sign).
     """
 
-    def __init__(self, cin: int, cout: int, kernel: int, act: str):
+    def __init__(self, cin: int, cout: int, kernel: int, unit: UnitKind):
         super().__init__()
         self.bn = nn.BatchNorm2d(cin)
-        self.sign = QuantIdentity(act_quant=BipolarSignAct)
+        self.sign = (QuantIdentity(act_quant=BipolarSignAct) if unit.acts == "binary"
+                     else None)
+        self.soft_beta: float | None = None
         self.pad = kernel // 2
         self.conv = QuantConv2d(cin, cout, kernel, padding=0, bias=False,
-                                weight_quant=BinaryWeightMeanAbs)
-        self.act = make_act(act, cout)
+                                weight_quant=(BinaryWeightMeanAbs if unit.weights == "binary"
+                                              else None))
+        self.act = make_act(unit.act, cout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.sign(self.bn(x))
+        x = self.bn(x)
+        if self.sign is None:
+            pad_value = 0.0                     # a real-valued conv pads with zeros
+        else:
+            pad_value = BINARY_PAD_VALUE
+            x = (torch.tanh(self.soft_beta * x) if self.soft_beta is not None and self.training
+                 else self.sign(x))
         if self.pad:
-            x = F.pad(x, [self.pad] * 4, value=BINARY_PAD_VALUE)
+            x = F.pad(x, [self.pad] * 4, value=pad_value)
         return self.act(self.conv(x))
 
 

@@ -10,6 +10,7 @@ from brevitas.nn import QuantConv2d
 
 from brevitas_models import PRESETS, ConfigError, HGConfig, build_model, get_preset
 from brevitas_models.blocks import BottleneckBlock, HPMBlock
+from brevitas_models.layers import UnitKind
 from brevitas_models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from brevitas_models.summary import summarize
 
@@ -50,7 +51,7 @@ def test_only_first_and_last_layers_are_8bit():
 
 def test_hpm_block_structure_fig7e():
     rq = torch.nn.Identity()
-    b = HPMBlock(256, 256, "prelu", rq)
+    b = HPMBlock(256, 256, UnitKind(), rq)
     shapes = [(m.in_channels, m.out_channels, m.kernel_size) for m in
               (b.conv1.conv, b.conv2.conv, b.conv3.conv)]
     assert shapes == [(256, 128, (3, 3)), (128, 64, (3, 3)), (64, 64, (3, 3))]
@@ -61,13 +62,13 @@ def test_hpm_block_structure_fig7e():
 
 
 def test_hpm_block_fig1b_matched_channels():
-    b = HPMBlock(192, 192, "prelu", torch.nn.Identity())
+    b = HPMBlock(192, 192, UnitKind(), torch.nn.Identity())
     assert [(m.conv.in_channels, m.conv.out_channels) for m in (b.conv1, b.conv2, b.conv3)] == \
         [(192, 96), (96, 48), (48, 48)]
 
 
 def test_bottleneck_block_fig7a():
-    b = BottleneckBlock(256, 256, "prelu", torch.nn.Identity())
+    b = BottleneckBlock(256, 256, UnitKind(), torch.nn.Identity())
     shapes = [(m.conv.in_channels, m.conv.out_channels, m.conv.kernel_size[0])
               for m in (b.conv1, b.conv2, b.conv3)]
     assert shapes == [(256, 128, 1), (128, 128, 3), (128, 256, 1)]
