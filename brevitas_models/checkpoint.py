@@ -1,4 +1,10 @@
-"""Checkpoints: the config and the weights of one network in one file."""
+"""Checkpoints: the config and the weights of one network in one file.
+
+Two forms of the same format: a training checkpoint holds float latent weights (and, from
+train.py, the optimizer and schedule to resume), a compact one (compact=True, what is
+shipped) stores each binary conv's weights as sign bits plus its scale mean(|W|): the
+network it loads computes exactly what the hardware does, at 1/32 of the size.
+"""
 from __future__ import annotations
 
 import os
@@ -7,6 +13,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -14,20 +21,80 @@ from .config import ConfigError
 from .config import HGConfig
 from .hourglass import BinaryHourglassNet
 from .hourglass import build_model
+from .layers import BinaryConvUnit
 
 FORMAT = "binhg-checkpoint/1"
+# The trained networks shipped with the project (compact form), one per preset name.
+PRETRAINED_DIR = Path(__file__).resolve().parent / "checkpoints"
 
 
 class CheckpointError(RuntimeError):
     """A checkpoint that cannot be used; the message names the file and what is wrong."""
 
 
-def save_checkpoint(model: BinaryHourglassNet, path: str | os.PathLike, **extra) -> Path:
-    """Write atomically: a crash never leaves a truncated file under the final name."""
+def _binary_weight_keys(model: BinaryHourglassNet) -> list[str]:
+    if model.cfg.weights != "binary":
+        return []
+    return [f"{name}.conv.weight" for name, m in model.named_modules()
+            if isinstance(m, BinaryConvUnit)]
+
+
+def _pack(state: dict, keys: list[str]) -> dict:
+    """Binary weights -> {key: {"bits": uint8 sign bits (1 = +1), "alpha": mean |W|}}:
+    all the quantizer sign(W) * mean(|W|) keeps of them (sign(0) = +1, as Brevitas)."""
+    packed = {}
+    for k in keys:
+        w = state.pop(k)
+        packed[k] = {"bits": torch.from_numpy(np.packbits((w >= 0).numpy().ravel())),
+                     "alpha": w.abs().mean().reshape(1)}
+    return packed
+
+
+def _unpack(packed: dict, model: BinaryHourglassNet, where: str) -> dict:
+    shapes = dict(model.state_dict().items())
+    state = {}
+    for k, v in packed.items():
+        if k not in shapes or not isinstance(v, dict) or set(v) != {"bits", "alpha"}:
+            raise CheckpointError(f"{where}: packed weight '{k}' does not fit model "
+                                  f"'{model.cfg.name}'")
+        shape, n = shapes[k].shape, shapes[k].numel()
+        if v["bits"].numel() != (n + 7) // 8:
+            raise CheckpointError(f"{where}: packed weight '{k}' holds {8 * v['bits'].numel()} "
+                                  f"bits, the model needs {n}")
+        bits = np.unpackbits(v["bits"].numpy(), count=n)
+        sign = torch.from_numpy(bits.astype(np.float32) * 2 - 1).reshape(shape)
+        state[k] = sign * v["alpha"].float()
+    return state
+
+
+def _stats_collectors(model: nn.Module) -> dict[str, nn.Module]:
+    """Brevitas' learned activation scales that initialise themselves from the statistics
+    of their first training steps (ParameterFromRuntimeStatsScaling): their step counter
+    and running statistics are not in the state dict, but a resumed run needs them."""
+    return {name: m for name, m in model.named_modules()
+            if hasattr(m, "collect_stats_steps") and hasattr(m, "counter")
+            and isinstance(getattr(m, "buffer", None), torch.Tensor)}
+
+
+def training_extras(model: nn.Module) -> dict:
+    """What a training checkpoint needs beyond the state dict to resume bit-identically."""
+    return {"stats_collection": {name: {"counter": torch.tensor(m.counter),
+                                        "buffer": m.buffer.detach().clone()}
+                                 for name, m in _stats_collectors(model).items()}}
+
+
+def save_checkpoint(model: BinaryHourglassNet, path: str | os.PathLike, *,
+                    compact: bool = False, **extra) -> Path:
+    """Write atomically: a crash never leaves a truncated file under the final name.
+
+    compact: binary weights as bits (see the module docstring); `extra` fields are stored
+    as they are (train.py: epoch, history, optimizer and scheduler state, ...)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"format": FORMAT, "config": model.cfg.to_dict(),
-               "state_dict": model.state_dict(), **extra}
+    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    packed = _pack(state, _binary_weight_keys(model)) if compact else {}
+    payload = {"format": FORMAT, "config": model.cfg.to_dict(), "state_dict": state,
+               "packed_weights": packed, **extra}
     fd, tmp = tempfile.mkstemp(suffix=".pt", dir=path.parent)
     os.close(fd)
     try:
@@ -39,15 +106,74 @@ def save_checkpoint(model: BinaryHourglassNet, path: str | os.PathLike, **extra)
     return path
 
 
+def pretrained_checkpoint(preset: str) -> Path | None:
+    """The shipped trained checkpoint of a preset, or None if the project has none."""
+    path = PRETRAINED_DIR / f"{preset}.pt"
+    return path if path.is_file() else None
+
+
+def load_preset(name: str, trained: bool = True) -> tuple[BinaryHourglassNet, HGConfig, str]:
+    """A preset's network in eval mode, its config and where its weights come from: the
+    shipped trained checkpoint, or (if there is none, or trained=False) the untrained
+    initialisation under torch seed 0. flow/build.py builds exactly this."""
+    from .config import get_preset
+
+    cfg = get_preset(name)
+    shipped = pretrained_checkpoint(name)
+    if shipped is not None and trained:
+        model, shipped_cfg = load_checkpoint(shipped)
+        if shipped_cfg != cfg:
+            raise CheckpointError(f"checkpoint '{shipped}' holds {shipped_cfg}, not the "
+                                  f"preset {cfg}")
+        return model, cfg, f"trained checkpoint brevitas_models/checkpoints/{shipped.name}"
+    torch.manual_seed(0)
+    why = "" if not trained else "; the project ships no trained checkpoint for it"
+    return build_model(cfg).eval(), cfg, f"untrained (preset, torch seed 0{why})"
+
+
 def load_checkpoint(path: str | os.PathLike) -> tuple[BinaryHourglassNet, HGConfig]:
+    """The network of a checkpoint (either form), in eval mode, and its config."""
+    model, cfg, _ = _load(path)
+    return model, cfg
+
+
+def load_training_state(path: str | os.PathLike, model: BinaryHourglassNet,
+                        optimizer: torch.optim.Optimizer, scheduler) -> dict:
+    """Restore a training checkpoint of train.py into `model`, `optimizer` and `scheduler`
+    (in place) and return its payload (epoch, history, train_args, ...)."""
+    loaded, cfg, payload = _load(path)
+    if cfg != model.cfg:
+        raise CheckpointError(f"checkpoint '{path}' holds model {cfg}, not {model.cfg}")
+    for key in ("epoch", "history", "train_args", "optimizer", "scheduler"):
+        if key not in payload:
+            raise CheckpointError(f"checkpoint '{path}': not a training checkpoint (no "
+                                  f"'{key}'), so it cannot be resumed")
+    model.load_state_dict(loaded.state_dict())
+    collectors = _stats_collectors(model)
+    for name, st in payload.get("stats_collection", {}).items():
+        if name not in collectors:
+            raise CheckpointError(f"checkpoint '{path}': unknown statistics collector '{name}'")
+        collectors[name].counter = int(st["counter"])
+        collectors[name].buffer.copy_(st["buffer"])
+    try:
+        optimizer.load_state_dict(payload["optimizer"])
+        scheduler.load_state_dict(payload["scheduler"])
+    except (ValueError, KeyError) as e:
+        raise CheckpointError(f"checkpoint '{path}': optimizer state does not fit: {e}") from None
+    return payload
+
+
+def _load(path) -> tuple[BinaryHourglassNet, HGConfig, dict]:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint '{path}': no such file")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError) as e:
+        # torch's own message runs to paragraphs and suggests weights_only=False, which
+        # would execute arbitrary pickled code: name the failure only.
         raise CheckpointError(f"checkpoint '{path}': not a readable PyTorch file "
-                              f"(corrupt or truncated?): {e}") from None
+                              f"(corrupt or truncated?): {type(e).__name__}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"checkpoint '{path}': not a {FORMAT} file "
                               "(missing or wrong 'format' field)")
@@ -59,8 +185,10 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[BinaryHourglassNet, HGConf
     except (ConfigError, TypeError) as e:
         raise CheckpointError(f"checkpoint '{path}': bad 'config': {e}") from None
     model = build_model(cfg)
+    state = dict(payload["state_dict"])
+    state.update(_unpack(payload.get("packed_weights", {}), model, f"checkpoint '{path}'"))
     try:
-        result = model.load_state_dict(payload["state_dict"], strict=False)
+        result = model.load_state_dict(state, strict=False)
     except RuntimeError as e:
         first = str(e).strip().splitlines()
         raise CheckpointError(f"checkpoint '{path}': weights do not fit model '{cfg.name}': "
@@ -72,4 +200,4 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[BinaryHourglassNet, HGConf
         raise CheckpointError(f"checkpoint '{path}': weights do not fit model '{cfg.name}': "
                               f"missing {missing[:3]}, unexpected {result.unexpected_keys[:3]}")
     model.eval()
-    return model, cfg
+    return model, cfg, payload
