@@ -109,6 +109,18 @@ def set_soft_sign(model: nn.Module, beta: float | None) -> None:
             m.soft_beta = beta
 
 
+@torch.no_grad()
+def keep_slopes_nonnegative(model: nn.Module) -> None:
+    """Clamp every PReLU slope to >= 0 (after each optimizer step).
+
+    The hardware folds BN, the sign, alpha and the non-linearity after a conv into
+    thresholds on the popcount, which exist only for a monotone function per channel; a
+    negative learned slope makes it non-monotone and the build refuses the network."""
+    for m in model.modules():
+        if isinstance(m, nn.PReLU):
+            m.weight.clamp_(min=0.0)
+
+
 def render_split(ds: Dataset, batch: int = 256) -> dict[str, torch.Tensor]:
     """The whole (small, unaugmented) split as stacked tensors: rendered once, reused."""
     parts = list(DataLoader(ds, batch_size=batch, shuffle=False))
@@ -214,6 +226,7 @@ def train(cfg: HGConfig, epochs: int = 5, train_size: int = 2000, val_size: int 
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            keep_slopes_nonnegative(model)
             losses.append(loss.item())
             bar.set_postfix(loss=f"{loss.item():.4f}")
         set_soft_sign(model, None)

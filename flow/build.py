@@ -1,7 +1,10 @@
 """Build an accelerator for a binary hourglass network.
 
-    python flow/build.py --board pynq-z2 [--model PRESET | --checkpoint FILE] [--output DIR]
-                         [--from STEP] [--until STEP]
+    python flow/build.py --board pynq-z2 [--model PRESET [--untrained] | --checkpoint FILE]
+                         [--output DIR] [--from STEP] [--until STEP]
+
+A preset builds its shipped trained checkpoint (brevitas_models/checkpoints/<preset>.pt)
+when the project has one, else its untrained initialisation (torch seed 0).
 
 Writes build/<model>-<board>/: the QONNX model, the intermediate graphs of every step, and
 report.json with the board, the steps and their status.
@@ -45,6 +48,9 @@ def parse_args(argv):
     src.add_argument("--model", default=None,
                      help=f"preset (default {DEFAULT_PRESET}); one of: {', '.join(PRESETS)}")
     src.add_argument("--checkpoint", help="trained checkpoint (.pt) written by this project")
+    p.add_argument("--untrained", action="store_true",
+                   help="build the preset's untrained initialisation (torch seed 0) instead of "
+                        "its shipped trained checkpoint")
     p.add_argument("--target-fps", type=float, metavar="FPS",
                    help="fold for this frame rate (default: the fastest design that fits "
                         "85%% of the board's LUTs and BRAM)")
@@ -67,18 +73,15 @@ def parse_args(argv):
 
 
 def load_model(args):
-    import torch
-
     from brevitas_models.checkpoint import load_checkpoint
-    from brevitas_models.config import get_preset
-    from brevitas_models.hourglass import build_model
+    from brevitas_models.checkpoint import load_preset
 
     if args.checkpoint:
+        if args.untrained:
+            raise ConfigError("--untrained goes with --model, not with --checkpoint")
         model, cfg = load_checkpoint(args.checkpoint)
         return model, cfg, f"checkpoint {args.checkpoint}"
-    cfg = get_preset(args.model or DEFAULT_PRESET)
-    torch.manual_seed(0)
-    return build_model(cfg).eval(), cfg, "untrained (preset, torch seed 0)"
+    return load_preset(args.model or DEFAULT_PRESET, trained=not args.untrained)
 
 
 def print_summary(console, report: dict) -> None:

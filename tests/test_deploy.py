@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from brevitas_models.config import get_preset
-from brevitas_models.hourglass import build_model
+from brevitas_models.checkpoint import load_preset
+from brevitas_models.data import StickFigureDataset
 from brevitas_models.landmarks import decode_heatmaps
 from brevitas_models.landmarks import heatmap_to_image
 from sim.overlay import GoldenOverlay
@@ -46,12 +46,10 @@ def driver(build):
 
 
 def torch_landmarks(images: np.ndarray, out: dict) -> np.ndarray:
-    """The PyTorch model the build compiled (preset, torch seed 0, as flow/build.py), its
+    """The PyTorch model the build compiled (load_preset, as flow/build.py), its
     heatmaps on the accelerator's integer grid (code * scale + bias: the float noise of
     PyTorch's convolution removed, so that ties in the argmax break alike), decoded."""
-    torch.manual_seed(0)
-    cfg = get_preset("hg-hpm-tiny")
-    model = build_model(cfg).eval()
+    model, cfg, _ = load_preset("hg-hpm-tiny")
     with torch.no_grad():
         heat = model(torch.from_numpy((images / 255.0).astype(np.float32))).numpy()
     scale = np.asarray(out["scale"], np.float32)[None, :, None, None]
@@ -65,7 +63,17 @@ def heat_to_points(heat, input_size):
 
 
 def _images(n, seed=0):
-    return np.random.default_rng(seed).integers(0, 256, (n, 3, 32, 32), dtype=np.uint8)
+    """n uint8 stick figures of the test split, from item `seed` on."""
+    return _figures(n, seed)[0]
+
+
+def _figures(n, seed=0):
+    """(uint8 images [n, 3, 32, 32], true landmarks [n, 5, 2] in image pixels)."""
+    ds = StickFigureDataset(32, 5, "test", seed + n)
+    items = [ds[i] for i in range(seed, seed + n)]
+    images = np.stack([np.rint(it["image"].numpy() * 255).astype(np.uint8) for it in items])
+    truth = np.stack([heatmap_to_image(it["joints"].numpy(), 32, 8) for it in items])
+    return images, truth
 
 
 def test_deploy_folder(build):
@@ -89,6 +97,13 @@ def test_driver_on_the_golden_overlay_gives_the_pytorch_landmarks(build, driver)
         t = acc.throughput(batch=2, repeats=1)
     assert points.shape == (3, 5, 2)
     np.testing.assert_array_equal(points, torch_landmarks(images, acc.out))
+    # the shipped trained network finds the figures' joints through the driver
+    images, truth = _figures(40, seed=10)
+    with driver.Accelerator.from_deploy(build / "deploy", max_batch=40,
+                                        overlay=GoldenOverlay(build),
+                                        allocate=sim_allocate) as acc:
+        err = np.linalg.norm(acc.landmarks(images) - truth, axis=-1)
+    assert np.median(err) < 4.0, f"median landmark error {np.median(err):.1f} px"
     np.testing.assert_array_equal(single[0], points[1])
     assert t["fps"] > 0 and t["batch"] == 2
     # the golden vectors the build checked, through the driver's packing and the DMA layout

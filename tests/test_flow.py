@@ -39,6 +39,13 @@ def test_bad_step_name_is_refused():
     assert r.returncode == 2 and "--from nosuch: no such step" in r.stdout
 
 
+def test_untrained_goes_with_a_preset_not_a_checkpoint(tmp_path):
+    r = build("--board", "pynq-z2", "--checkpoint", "x.pt", "--untrained", "--output",
+              str(tmp_path / "o"), timeout=300)
+    assert r.returncode == 2 and "--untrained goes with --model" in r.stdout
+    assert not (tmp_path / "o").exists()
+
+
 def test_paper_model_does_not_fit_pynq_z2_and_says_what_to_do(tmp_path):
     out = tmp_path / "o"
     r = build("--board", "pynq-z2", "--model", "hg-hpm-paper", "--output", str(out))

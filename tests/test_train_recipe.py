@@ -162,3 +162,16 @@ def test_cli_recipe_flags_release_and_resume(tmp_path, capsys):
     assert "--resume needs --out" in capsys.readouterr().err
     assert train_main(["--teacher", str(tmp_path / "missing.pt")]) == 2
     assert "missing.pt': no such file" in capsys.readouterr().err
+
+
+def test_prelu_slopes_stay_nonnegative_for_the_thresholds():
+    """The build folds each conv's BN/alpha/PReLU into thresholds, which need a monotone
+    function per channel: training clamps the slopes at 0 after every step."""
+    torch.manual_seed(0)
+    model = build_model(TINY)
+    prelus = [m for m in model.modules() if isinstance(m, torch.nn.PReLU)]
+    with torch.no_grad():
+        for p in prelus:
+            p.weight.fill_(-0.5)                   # as if the optimizer had pushed them there
+    train(TINY, 1, model=model, **FAST)
+    assert all((p.weight >= 0).all() for p in prelus)
