@@ -188,7 +188,42 @@ def gaussian_heatmaps(joints: np.ndarray, visible: np.ndarray, size: int,
     return np.exp(-d2 / (2 * sigma ** 2)) * visible[:, None, None]
 
 
-class StickFigureDataset(Dataset):
+class ProceduralDataset(Dataset):
+    """What every procedural landmark data set shares: a split of `length` items, item i
+    always the same sample (its generator seeded by [seed_root, split, i]), and with
+    augment=True a rotation, scale and flip per item and epoch (Sec. 6.1 of 002_...): call
+    set_epoch(e) (train() does) for fresh augmentations."""
+
+    seed_root = _SEED
+
+    def __init__(self, input_size: int, split: str, length: int, augment: bool, sigma: float):
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+        if input_size % 4:
+            raise ValueError(f"input_size must be divisible by 4, got {input_size}")
+        self.input_size, self.heatmap_size = input_size, input_size // 4
+        self.split, self.length, self.augment, self.sigma = split, length, augment, sigma
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.length
+
+    def sample_rng(self, index: int) -> np.random.Generator:
+        """The generator of item `index` (its pose/shape, background and rendering)."""
+        if not 0 <= index < self.length:
+            raise IndexError(f"index {index} out of range for length {self.length}")
+        return np.random.default_rng([self.seed_root, SPLITS[self.split], index])
+
+    def augmentation(self, index: int) -> tuple[float, float, bool]:
+        """(rotation in degrees, scale, flip) of item `index` in the current epoch."""
+        aug = np.random.default_rng([self.seed_root, SPLITS[self.split], index, self.epoch, 1])
+        return aug.uniform(-40, 40), aug.uniform(0.7, 1.3), bool(aug.random() < 0.5)
+
+
+class StickFigureDataset(ProceduralDataset):
     """Deterministic procedural stick figures; item i of a split is always the same sample.
 
     Items are dicts of tensors:
@@ -201,44 +236,22 @@ class StickFigureDataset(Dataset):
 
     The N = num_landmarks joints are the first N of LANDMARK_PRIORITY, in MPII order;
     `joint_ids` / `joint_names` name them.
-
-    With augment=True the pose and background of item i are fixed but its rotation, scale
-    and flip are drawn per epoch: call set_epoch(e) (train() does) for fresh augmentations.
     """
 
     norm_name = "larger side of the 16-joint bounding box"
 
     def __init__(self, input_size: int, num_landmarks: int, split: str = "train",
                  length: int = 1000, augment: bool = False, sigma: float = 1.0):
-        if split not in SPLITS:
-            raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
         if not 1 <= num_landmarks <= 16:
             raise ValueError(f"num_landmarks must be in 1..16, got {num_landmarks}")
-        if input_size % 4:
-            raise ValueError(f"input_size must be divisible by 4, got {input_size}")
-        self.input_size, self.heatmap_size = input_size, input_size // 4
-        self.split, self.length, self.augment, self.sigma = split, length, augment, sigma
+        super().__init__(input_size, split, length, augment, sigma)
         self.joint_ids = np.array(sorted(J[n] for n in LANDMARK_PRIORITY[:num_landmarks]))
         self.joint_names = tuple(JOINT_NAMES[i] for i in self.joint_ids)
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return self.length
-
-    def augmentation(self, index: int) -> tuple[float, float, bool]:
-        """(rotation in degrees, scale, flip) of item `index` in the current epoch."""
-        aug = np.random.default_rng([_SEED, SPLITS[self.split], index, self.epoch, 1])
-        return aug.uniform(-40, 40), aug.uniform(0.7, 1.3), bool(aug.random() < 0.5)
 
     def sample_joints(self, index: int) -> tuple[np.ndarray, float, np.random.Generator]:
         """All 16 joints in image pixels, the limb half width, and the rendering RNG."""
-        if not 0 <= index < self.length:
-            raise IndexError(f"index {index} out of range for length {self.length}")
+        rng = self.sample_rng(index)
         s = self.input_size
-        rng = np.random.default_rng([_SEED, SPLITS[self.split], index])
         pose = random_pose(rng)
         # Fit the un-augmented figure into 55-75 % of the frame at a random position, so
         # that scaling by 1.3 and rotating keeps it mostly inside.

@@ -45,7 +45,7 @@ from PIL import ImageDraw
 from PIL import ImageFilter
 from torch.utils.data import Dataset
 
-from .data import SPLITS
+from .data import ProceduralDataset
 from .data import _background
 from .data import augment_joints
 from .data import gaussian_heatmaps
@@ -391,42 +391,26 @@ def _item(joints_img: np.ndarray, image: np.ndarray, heatmap_size: int, sigma: f
     )
 
 
-class SyntheticFaceDataset(Dataset):
+class SyntheticFaceDataset(ProceduralDataset):
     """Deterministic procedural faces with exact 68-point labels; the contract of
     data.StickFigureDataset (item i of a split is always the same face; with augment=True
     its rotation, scale and flip are drawn per epoch, see set_epoch)."""
 
     norm_name = NORM_NAME
     joint_names = LANDMARK_NAMES
+    seed_root = _SEED
 
     def __init__(self, input_size: int, num_landmarks: int = NUM_LANDMARKS,
                  split: str = "train", length: int = 1000, augment: bool = False,
                  sigma: float = 1.0):
-        if split not in SPLITS:
-            raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
         _check_common(input_size, num_landmarks)
-        self.input_size, self.heatmap_size = input_size, input_size // 4
-        self.split, self.length, self.augment, self.sigma = split, length, augment, sigma
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return self.length
-
-    def augmentation(self, index: int) -> tuple[float, float, bool]:
-        """(rotation in degrees, scale, flip) of item `index` in the current epoch."""
-        aug = np.random.default_rng([_SEED, SPLITS[self.split], index, self.epoch, 1])
-        return aug.uniform(-40, 40), aug.uniform(0.7, 1.3), bool(aug.random() < 0.5)
+        super().__init__(input_size, split, length, augment, sigma)
 
     def sample(self, index: int):
         """(landmarks [68, 2], part outlines, pixels per face unit, rendering RNG), all in
         image pixels, augmentation applied."""
-        if not 0 <= index < self.length:
-            raise IndexError(f"index {index} out of range for length {self.length}")
+        rng = self.sample_rng(index)
         s = self.input_size
-        rng = np.random.default_rng([_SEED, SPLITS[self.split], index])
         geo = random_face(rng)
         yaw = np.deg2rad(np.clip(rng.normal(0, 18), -45, 45))
         pitch = np.deg2rad(rng.uniform(-10, 10))
