@@ -7,13 +7,13 @@ then prints a markdown table and writes build/residual_precision.json:
 """
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
 
 import torch
 
+from . import experiment_parser
 from ..config import get_preset
 from ..data import StickFigureDataset
 from ..metrics import DEFAULT_PCK_THR
@@ -63,20 +63,8 @@ def prior_baseline(cfg, val: dict, n_train: int = 2000) -> float:
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    p = argparse.ArgumentParser(prog="python -m brevitas_models.experiments.residual_precision",
-                                description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--preset", default="hg-hpm-tiny")
-    p.add_argument("--input-size", type=int, default=64)
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--train-size", type=int, default=2000)
-    p.add_argument("--val-size", type=int, default=500)
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--lr", type=float, default=1e-3, help="(short schedule: 4x the paper's)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1)
+    p = experiment_parser("residual_precision", __doc__)
     p.add_argument("--out", default="build/residual_precision.json")
-    p.add_argument("--progress", action="store_true")
     a = p.parse_args(argv)
 
     base = get_preset(a.preset).replace(input_size=a.input_size)
