@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
           f"{a.train_size} samples, val {a.val_size}; predicting the mean joint position "
           f"scores PCK@{DEFAULT_PCK_THR} {prior:.3f}", flush=True)
     only = set(a.only.split(",")) if a.only else None
-    done, rows, t0 = {}, [], time.perf_counter()
+    done, trained, rows, t0 = {}, {}, [], time.perf_counter()
     for group, label, cfg, recipe in runs(base):
         if only and label not in only:
             continue
@@ -107,9 +107,16 @@ def main(argv: list[str] | None = None) -> list[dict]:
             recipe = recipe(done)
         print(f"--- {label}: {cfg.block}, C={cfg.channels}, {cfg.act}, weights {cfg.weights}, "
               f"acts {cfg.acts}, {n_params(cfg):,} parameters", flush=True)
-        r = train_recipe(cfg, recipe, a.epochs, train_size=a.train_size, val_size=a.val_size,
-                         batch=a.batch, lr=a.lr, seed=a.seed, progress=a.progress,
-                         threads=a.threads, log=lambda s: print("   " + s, flush=True))
+        same = next((r for key, r in trained.items() if key == (cfg, recipe)), None)
+        if same is not None:   # e.g. "PReLU" is the "binary HPM block" run: training is
+            print("   the same network and recipe as an earlier row: its result", flush=True)
+            r = same           # deterministic, so a second run would repeat it exactly
+        else:
+            r = train_recipe(cfg, recipe, a.epochs, train_size=a.train_size,
+                             val_size=a.val_size, batch=a.batch, lr=a.lr, seed=a.seed,
+                             progress=a.progress, threads=a.threads,
+                             log=lambda s: print("   " + s, flush=True))
+            trained[(cfg, recipe)] = r
         done[label] = r
         rows.append({"group": group, "label": label, "config": cfg.to_dict(),
                      "params": n_params(cfg), "val_pck": r["val_pck"],
