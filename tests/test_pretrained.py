@@ -13,7 +13,7 @@ from brevitas_models.datasets import make_dataset
 from brevitas_models.train import evaluate
 from brevitas_models.train import render_split
 
-SHIPPED = ["hg-hpm-tiny"]
+SHIPPED = ["hg-hpm-tiny", DEFAULT_PRESET]
 # Predicting every joint at its mean training position scores about 0.35 PCK@0.2 on these
 # figures (README, "Accuracy cost of the integer residual stream"); a trained network must
 # clear that by far.
