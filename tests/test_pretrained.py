@@ -14,10 +14,9 @@ from brevitas_models.train import evaluate
 from brevitas_models.train import render_split
 
 SHIPPED = ["hg-hpm-tiny", DEFAULT_PRESET]
-# Predicting every joint at its mean training position scores about 0.35 PCK@0.2 on these
-# figures (README, "Accuracy cost of the integer residual stream"); a trained network must
-# clear that by far.
-MIN_PCK = 0.55
+# Predicting every joint at its mean training position scores test PCK@0.2 0.352 (tiny) and
+# 0.475 (z2) on these figures (README); a trained network must clear that by far.
+MIN_PCK = {"hg-hpm-tiny": 0.55, DEFAULT_PRESET: 0.9}
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -37,7 +36,7 @@ def test_shipped_checkpoint_reproduces_its_recorded_metrics(name):
         want = payload["metrics"][split]
         assert got["pck"] == pytest.approx(want["pck"], abs=1e-9), split
         assert got["nme"] == pytest.approx(want["nme"], rel=1e-5), split
-        assert got["pck"] >= MIN_PCK, f"{name} {split} PCK@0.2 {got['pck']:.3f}"
+        assert got["pck"] >= MIN_PCK[name], f"{name} {split} PCK@0.2 {got['pck']:.3f}"
 
 
 def test_build_uses_the_shipped_checkpoint_unless_untrained():
