@@ -2,8 +2,8 @@
 
 Two forms of the same format: a training checkpoint holds float latent weights (and, from
 train.py, the optimizer and schedule to resume), a compact one (compact=True, what is
-shipped) stores each binary conv's weights as sign bits plus its scale mean(|W|): the
-network it loads computes exactly what the hardware does, at 1/32 of the size.
+shipped) stores each binary conv's weights as sign bits plus its scale mean(|W|), 1/32 of
+their float size: all that the binary network (and the hardware) uses of them.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from torch import nn
 
 from .config import ConfigError
 from .config import HGConfig
+from .config import get_preset
 from .hourglass import BinaryHourglassNet
 from .hourglass import build_model
 from .layers import BinaryConvUnit
@@ -116,8 +117,6 @@ def load_preset(name: str, trained: bool = True) -> tuple[BinaryHourglassNet, HG
     """A preset's network in eval mode, its config and where its weights come from: the
     shipped trained checkpoint, or (if there is none, or trained=False) the untrained
     initialisation under torch seed 0. flow/build.py builds exactly this."""
-    from .config import get_preset
-
     cfg = get_preset(name)
     shipped = pretrained_checkpoint(name)
     if shipped is not None and trained:

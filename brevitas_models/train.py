@@ -8,7 +8,8 @@ cross-entropy per pixel (eq. 2) with intermediate supervision (every stack's out
 supervised), RMSprop, a step drop of the learning rate, augmentation by rotation, scale and
 flip (data.py). The improvements of 003_..., each switchable:
 
-  --act prelu|leakyrelu|relu   the non-linearity after every binary conv (Sec. 3.2)
+  --act prelu|leakyrelu|relu   the non-linearity after every binary conv (Sec. 3.2); PReLU
+                               slopes are kept >= 0, which the hardware's thresholds need
   --reverse-init               stage 1 trains real weights with binary activations, stage 2
                                binarizes the weights starting from them (Sec. 3.3)
   --progressive                sign(x) is replaced by tanh(beta x) during training, beta
