@@ -31,3 +31,17 @@ def test_ablation_rows_reuse_and_outputs(tmp_path, capsys):
     saved = json.loads((tmp_path / "ablation.json").read_text())
     assert len(saved["runs"]) == 3 and len(saved["table"]) == 5
     assert (tmp_path / "ablation.png").stat().st_size > 10_000
+
+
+def test_combine_seeds(tmp_path):
+    from brevitas_models.experiments.ablation import combine
+
+    def fake(seed, pcks):
+        runs = [{"group": "g", "label": k, "params": 10, "val_pck": v} for k, v in pcks.items()]
+        path = tmp_path / f"s{seed}.json"
+        path.write_text(json.dumps({"args": {"seed": seed}, "runs": runs}))
+        return str(path)
+
+    table = combine([fake(0, {"a": 0.5, "b": 0.7}), fake(1, {"a": 0.7, "b": 0.7})])
+    assert table[0].startswith("| group | network / recipe | parameters | seed 0 | seed 1 |")
+    assert table[2] == "| g | a | 10 | 0.500 | 0.700 | **0.600** | 0.200 |"

@@ -11,7 +11,12 @@ Every run trains the same small network size with identical data, seed and sched
 
     python -m brevitas_models.experiments.ablation            # ~25 min on one core
 
-It prints a markdown table and writes build/ablation/ablation.{json,png}.
+It prints a markdown table and writes build/ablation/ablation.{json,png}. Runs with other
+seeds (--seed, --out; one per core in parallel) are summarised by
+
+    python -m brevitas_models.experiments.ablation --combine build/ablation*/ablation.json
+
+which prints val PCK@0.2 per seed, their mean and range, per row.
 """
 from __future__ import annotations
 
@@ -87,11 +92,35 @@ def plot(rows: list[dict], path: Path) -> None:
     tmp.replace(path)
 
 
+def combine(paths: list[str]) -> list[str]:
+    """The markdown table of several seeds' ablation.json: val PCK@0.2 per seed, mean, range."""
+    results = [json.loads(Path(p).read_text()) for p in paths]
+    seeds = [r["args"]["seed"] for r in results]
+    labels = [(row["group"], row["label"], row["params"]) for row in results[0]["runs"]]
+    by_seed = [{row["label"]: row["val_pck"] for row in r["runs"]} for r in results]
+    table = [f"| group | network / recipe | parameters | "
+             + " | ".join(f"seed {s}" for s in seeds) + " | mean | range |",
+             "|---|---|---|" + "---|" * (len(seeds) + 2)]
+    for group, label, params in labels:
+        v = [b[label] for b in by_seed if label in b]
+        if len(v) != len(seeds):
+            raise ValueError(f"row '{label}' is missing from some of {', '.join(paths)}")
+        table.append(f"| {group} | {label} | {params:,} | "
+                     + " | ".join(f"{x:.3f}" for x in v)
+                     + f" | **{sum(v) / len(v):.3f}** | {max(v) - min(v):.3f} |")
+    return table
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
     p = experiment_parser("ablation", __doc__)
     p.add_argument("--only", help="comma-separated labels to run (default: all)")
     p.add_argument("--out", default="build/ablation")
+    p.add_argument("--combine", nargs="+", metavar="JSON",
+                   help="summarise finished runs (their ablation.json) instead of training")
     a = p.parse_args(argv)
+    if a.combine:
+        print("\n".join(combine(a.combine)))
+        return []
 
     base = get_preset(a.preset).replace(input_size=a.input_size)
     val_ds = make_dataset("sticks", base.input_size, base.num_landmarks, "val", a.val_size)
