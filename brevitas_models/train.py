@@ -172,6 +172,8 @@ def train(cfg: HGConfig, epochs: int = 5, train_size: int = 2000, val_size: int 
     call), "history" (one dict per epoch), "wall_time" (s), "joint_names", "config"; and
     "model" (the trained network itself).
     """
+    if epochs < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs}")
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     t0 = time.perf_counter()
@@ -249,8 +251,6 @@ def train(cfg: HGConfig, epochs: int = 5, train_size: int = 2000, val_size: int 
             save_checkpoint(model, out, epoch=epoch, val_pck=metrics["pck"], history=history,
                             train_args=train_args, optimizer=opt.state_dict(),
                             scheduler=sched.state_dict(), **training_extras(model))
-    if not history:
-        raise ValueError(f"epochs must be >= 1, got {epochs}")
     last = history[-1]
     return {"val_pck": last["val_pck"], "val_pck@0.1": last["val_pck@0.1"],
             "val_nme": last["val_nme"], "val_pck_per_landmark": last["val_pck_per_landmark"],
