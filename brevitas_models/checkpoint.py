@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import torch
 from torch import nn
 
 from .config import ConfigError
+from .files import write_atomic
 from .config import HGConfig
 from .config import get_preset
 from .hourglass import BinaryHourglassNet
@@ -96,15 +96,7 @@ def save_checkpoint(model: BinaryHourglassNet, path: str | os.PathLike, *,
     packed = _pack(state, _binary_weight_keys(model)) if compact else {}
     payload = {"format": FORMAT, "config": model.cfg.to_dict(), "state_dict": state,
                "packed_weights": packed, **extra}
-    fd, tmp = tempfile.mkstemp(suffix=".pt", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return write_atomic(path, lambda tmp: torch.save(payload, tmp))
 
 
 def pretrained_checkpoint(preset: str) -> Path | None:

@@ -16,7 +16,6 @@ import math
 import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -33,6 +32,7 @@ from .config import ConfigError
 from .config import get_preset
 from .datasets import DEFAULT_DATASET
 from .datasets import make_dataset
+from .files import write_atomic
 from .checkpoint import load_preset
 from .landmarks import heatmap_to_image
 from .metrics import decode_heatmaps
@@ -213,24 +213,9 @@ def plot_landmarks(result: dict, path: str | os.PathLike, title: str = "") -> Pa
                  f"({result['num_samples']} samples)")
     fig.tight_layout()
     try:
-        return _write_atomic(Path(path), lambda tmp: fig.savefig(tmp, format="png", dpi=DPI))
+        return write_atomic(Path(path), lambda tmp: fig.savefig(tmp, format="png", dpi=DPI))
     finally:
         plt.close(fig)
-
-
-def _write_atomic(path: Path, write: Callable[[str], None]) -> Path:
-    """Write via a temporary file in the same directory and rename it: the final name never
-    holds a half-written file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; outputs are for everyone
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
 
 
 def _check_writable(out: Path) -> None:
@@ -252,7 +237,7 @@ def write_outputs(result: dict, out: Path, title: str = "") -> None:
     try:
         plot_landmarks(result, out / "landmarks.png", title)
         metrics = {k: v for k, v in result.items() if k != "samples"}
-        _write_atomic(out / "metrics.json",
+        write_atomic(out / "metrics.json",
                       lambda tmp: Path(tmp).write_text(json.dumps(metrics, indent=1) + "\n"))
     except BaseException:
         if first_new is not None:

@@ -33,6 +33,7 @@ from . import experiment_parser  # noqa: E402
 from ..config import HGConfig  # noqa: E402
 from ..config import get_preset  # noqa: E402
 from ..datasets import make_dataset  # noqa: E402
+from ..files import write_atomic  # noqa: E402
 from ..hourglass import build_model  # noqa: E402
 from ..metrics import DEFAULT_PCK_THR  # noqa: E402
 from ..train import Progressive  # noqa: E402
@@ -86,10 +87,10 @@ def plot(rows: list[dict], path: Path) -> None:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
+    try:
+        write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
+    finally:
+        plt.close(fig)
 
 
 def combine(paths: list[str]) -> list[str]:
@@ -164,10 +165,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
           f"{prior:.3f}; total {total:.0f} s")
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out / "ablation.json.tmp"
-    tmp.write_text(json.dumps({"config": base.to_dict(), "args": vars(a), "prior_pck": prior,
-                               "total_time": total, "runs": rows, "table": table}, indent=1))
-    tmp.replace(out / "ablation.json")
+    summary = json.dumps({"config": base.to_dict(), "args": vars(a), "prior_pck": prior,
+                          "total_time": total, "runs": rows, "table": table}, indent=1)
+    write_atomic(out / "ablation.json", lambda tmp: Path(tmp).write_text(summary))
     plot(rows, out / "ablation.png")
     print(f"wrote {out / 'ablation.json'} and {out / 'ablation.png'}")
     return rows
