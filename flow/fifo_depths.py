@@ -6,11 +6,11 @@ fast one keeps producing. If the fast branch's FIFO fills, the fork stalls, the 
 starves, and the design deadlocks. So each stream needs a FIFO as deep as the most pixels
 that can be waiting on it.
 
-We compute that from a pixel-level schedule of one frame. Every layer runs at the frame rate
-(its rate slowed to the period of the slowest layer, which a real layer does by stalling, so
-the schedule is one the hardware can follow), reads input pixel i no earlier than it
-arrives, and emits output pixel j once the last input pixel it needs (the layer kind's
-`pixel_dependencies`) has been read. Joins read their inputs in lockstep. With that
+We compute that from a pixel-level schedule. The input arrives at one frame per period (the
+slowest layer's cycles); every layer works at its own pace (its cycles per frame spread over
+its pixels), reads input pixel i no earlier than it arrives, and emits output pixel j once
+the last input pixel it needs (the layer kind's `pixel_dependencies`) has been read, as the
+hardware does when no FIFO is full. Joins read their inputs in lockstep. With that
 schedule,
 
     occupancy(stream) = max_i  #{pixels produced by the time the reader takes pixel i} - i
@@ -18,6 +18,15 @@ schedule,
 and a FIFO of at least that depth never blocks its producer, so the schedule (and the
 frame) completes. Streams whose occupancy exceeds the small handshake buffer every
 connection has get an explicit FIFO layer of that depth.
+
+The schedule covers several frames back to back, the input arriving at one frame per period,
+until the pipeline is full: when the network's latency is several periods (a layer of a low
+hourglass level, folded to take the whole period for its few pixels, delays the level above
+by a large part of a period), a skip link holds pixels of several frames at once. Depths
+computed from one frame alone let the skip FIFO fill and the input stall, and the measured
+frame period then grew to the latency (hg-hpm-tiny: 74,054 simulated cycles per frame against
+12,544). Depths from the full pipeline sustain the period; their cost in block RAM is what
+makes the folding (flow/folding.py) fold low-resolution layers for latency.
 """
 from __future__ import annotations
 
@@ -35,9 +44,10 @@ IMPLICIT_DEPTH = 2
 @dataclass
 class Schedule:
     period: int                          # cycles per frame (slowest layer)
+    frames: int                          # frames scheduled back to back
     available: dict[str, np.ndarray]     # stream -> cycle at which each pixel is produced
     occupancy: dict[str, int]            # stream -> most pixels waiting on it
-    latency: int                         # cycle at which the last output pixel is produced
+    latency: int                         # cycle at which frame 0's last output pixel is produced
 
 
 def _asap(earliest: np.ndarray, ii: float) -> np.ndarray:
@@ -46,25 +56,30 @@ def _asap(earliest: np.ndarray, ii: float) -> np.ndarray:
     return np.maximum.accumulate(earliest - steps) + steps
 
 
-def schedule(g: HwGraph) -> Schedule:
+def _schedule(g: HwGraph, frames: int) -> Schedule:
     period = max(layer_of(n).cycles(n, g) for n in g.nodes)
     avail: dict[str, np.ndarray] = {}
     reads: dict[str, np.ndarray] = {}
     for name in g.inputs:
         px = g.tensors[name].pixels
-        avail[name] = np.arange(px) * (period / px)       # the DMA feeds at the frame rate
+        avail[name] = np.arange(frames * px) * (period / px)   # the DMA feeds at the frame rate
     for node in g.nodes:
         layer = layer_of(node)
         in_px = g.tensors[node.inputs[0]].pixels
         out_px = g.tensors[node.outputs[0]].pixels
-        ii_in, ii_out = period / in_px, period / out_px
+        # a layer works at its own pace (its cycles per frame), not the period's: a layer of a
+        # low level, folded for latency, takes its few pixels as fast as they come
+        cycles = layer.cycles(node, g)
+        ii_in, ii_out = cycles / in_px, cycles / out_px
         # lockstep read of every input
         earliest = np.max([avail[i] for i in node.inputs], axis=0)
         r = _asap(earliest, ii_in)
         for i in node.inputs:
             reads[i] = r
-        latency = layer.cycles(node, g) / out_px
-        deps = layer.pixel_dependencies(node, g)
+        latency = cycles / out_px
+        # frame f's output pixel j needs frame f's input pixels: dependencies shifted per frame
+        deps = [(d[None, :] + in_px * np.arange(frames)[:, None]).ravel()
+                for d in layer.pixel_dependencies(node, g)]
         ready = np.max([r[d] for d in deps], axis=0) + latency
         t = _asap(ready, ii_out)
         for o in node.outputs:
@@ -74,8 +89,16 @@ def schedule(g: HwGraph) -> Schedule:
         if name in reads:
             produced = np.searchsorted(p, reads[name], side="right")
             occupancy[name] = int(np.max(produced - np.arange(p.size)))
-    last = max(float(avail[o][-1]) for o in g.outputs)
-    return Schedule(period, avail, occupancy, int(np.ceil(last)))
+    first = max(float(avail[o][g.tensors[o].pixels - 1]) for o in g.outputs)
+    return Schedule(period, frames, avail, occupancy, int(np.ceil(first)))
+
+
+def schedule(g: HwGraph) -> Schedule:
+    """The schedule of enough frames for the pipeline to be full: one more frame than the
+    first frame's latency spans periods, plus one to see that no occupancy still grows."""
+    one = _schedule(g, 1)
+    frames = int(np.ceil(one.latency / one.period)) + 2
+    return _schedule(g, frames)
 
 
 # Two channel slices of one stream joined again (a U-Net merge adds the halves) deliver a

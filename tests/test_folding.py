@@ -9,7 +9,7 @@ import pytest
 
 from flow.boards import get_board
 from flow.folding import (MAX_EXTRA_LANES, FoldingError, _combos, choose_folding, estimate,
-                          fold_to_cycles, frame_cycles, over_budget)
+                          fold_to_cycles, frame_cycles, layer_budget, over_budget, slowdowns)
 from flow.layers import layer_of
 from modelutil import hardware_graph
 
@@ -33,13 +33,15 @@ def test_target_fps_is_met_and_no_layer_is_over_parallel(graph):
         layer = layer_of(n)
         if not layer.fold_params:
             continue
-        assert layer.cycles(n, graph) <= target, n.name
+        budget = layer_budget(n, graph, target, r.slowdown)
+        assert budget <= target
+        assert layer.cycles(n, graph) <= budget, n.name
         chosen = dict((p, layer.fold(n, p)) for p in layer.fold_params)
-        # the least parallelism that meets the target, per the layer's own cycle model
+        # the least parallelism that meets the layer's budget, per its own cycle model
         least = None
         for c in _combos(layer, n, graph):
             n.attrs.update(c)
-            if layer.cycles(n, graph) <= target:
+            if layer.cycles(n, graph) <= budget:
                 least = math.prod(c.values())
                 break
         n.attrs.update(chosen)
@@ -80,3 +82,30 @@ def test_board_too_small_at_any_folding(graph):
     with pytest.raises(FoldingError, match=r"even fully folded, the design does not fit .*"
                                            r"BRAM36"):
         choose_folding(graph, tiny_board)
+
+
+def test_latency_folding_speeds_up_only_low_resolution_layers(graph):
+    # slowdown s: a layer with p output pixels (of at most P) gets T * min(1, s * p / P)
+    most = max(graph.tensors[n.outputs[0]].pixels for n in graph.nodes)
+    T = 100_000
+    for n in graph.nodes:
+        px = graph.tensors[n.outputs[0]].pixels
+        assert layer_budget(n, graph, T, None) == T
+        assert layer_budget(n, graph, T, 1) == max(1, T * px // most)
+        if px * 4 >= most:
+            assert layer_budget(n, graph, T, 4) == T
+    sds = slowdowns(graph)
+    assert sds[0] is None and sds[-1] == 1 and sds[1:] == sorted(sds[1:], reverse=True)
+
+
+def test_latency_folding_shortens_the_latency_and_the_skip_fifos(graph):
+    from flow.fifo_depths import fifo_depths
+
+    T = 50_000
+    fold_to_cycles(graph, T, None)
+    d_plain, s_plain = fifo_depths(graph)
+    fold_to_cycles(graph, T, 1)
+    d_fast, s_fast = fifo_depths(graph)
+    assert frame_cycles(graph) <= T
+    assert s_fast.latency < s_plain.latency
+    assert sum(d_fast.values()) < sum(d_plain.values())
