@@ -1,0 +1,149 @@
+"""The full-rate C++ bench (sim/fullrate.py) against the golden model and the cocotb bench: on
+random layer graphs, on a graph of ports wider than 64 bits and on the hg-hpm-tiny network built
+by flow/build.py, its outputs are bit-exact and its frame ends are the cocotb bench's cycle for
+cycle at valid_prob = ready_prob = 1; a deadlocking design fails with a deadlock, not a hang,
+and a compile error with Verilator's log. `pytest -s` prints both benches' speed on hg-hpm-tiny."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from flow import golden
+from flow.hwgraph import HwGraph
+from flow.hwgraph import HwNode
+from flow.hwgraph import HwTensor
+from flow.hwtransforms import InsertFIFOs
+from flow.hwtransforms import apply_all
+from flow.rtlgen import write_rtl
+from sim.fullrate import build_fullrate
+from sim.fullrate import run_fullrate
+from sim.fullrate import simulate_fullrate
+from sim.fullrate import simulate_fullrate_rtl
+from sim.graphs import random_graph
+from sim.harness import SimError
+from sim.harness import assert_bit_exact
+from sim.harness import build
+from sim.harness import simulate
+from sim.test_watchdog import skip_link_graph
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def wide_ports_graph(frames: int = 2):
+    """FIFOs between four input and four output ports of 8, 40, 96 and 160 bits: scalar,
+    64-bit and VlWide tdata in Verilator's C++ model."""
+    rng = np.random.default_rng(4)
+    g, feeds = HwGraph(), {}
+    for j, (dtype, c, lo, hi) in enumerate([("BINARY", 3, 0, 1), ("UINT4", 10, 0, 15),
+                                            ("INT8", 12, -128, 127), ("INT8", 20, -128, 127)]):
+        h, w = 3 + j, 4
+        g.add_tensor(HwTensor(f"x{j}", (h, w, c), dtype))
+        g.add_tensor(HwTensor(f"y{j}", (h, w, c), dtype))
+        g.inputs.append(f"x{j}")
+        g.outputs.append(f"y{j}")
+        g.add_node(HwNode(f"fifo{j}", "fifo", [f"x{j}"], [f"y{j}"], {"depth": 2, "pe": c}))
+        feeds[f"x{j}"] = rng.integers(lo, hi + 1, (frames, h, w, c))
+    g.topo_sort()
+    g.check()
+    return g, feeds
+
+
+def _same_as_cocotb(g, feeds, tag):
+    want = golden.execute(g, feeds)
+    fast = simulate_fullrate(g, feeds, tag=tag)
+    assert_bit_exact(fast, want, f"{tag}, full-rate bench")
+    slow = simulate(g, feeds, tag=tag)        # the cocotb bench at full rate
+    assert_bit_exact(slow, want, f"{tag}, cocotb bench")
+    assert fast.frame_end == slow.frame_end
+    assert fast.cycles == slow.cycles
+
+
+def test_random_graph_bit_exact_and_same_cycles_as_cocotb():
+    g, feeds = random_graph("xnor_mvtu", 0)
+    _same_as_cocotb(g, feeds, "xnor_mvtu-0")     # test_layers.py's tag: its compile is reused
+
+
+def test_ports_wider_than_64_bits():
+    g, feeds = wide_ports_graph()
+    _same_as_cocotb(g, feeds, "wide-ports")
+
+
+def test_deadlock_is_reported_not_hung():
+    g = skip_link_graph()
+    apply_all(g, [InsertFIFOs({"d0": 1})])      # too shallow a skip FIFO: deadlocks
+    x = np.random.default_rng(1).integers(0, 2, (1, 6, 6, 4))
+    t = time.monotonic()
+    with pytest.raises(SimError, match=r"deadlock: no beat moved on any stream for \d+ "
+                                       r"cycles \(cycle \d+\)"):
+        simulate_fullrate(g, {"x": x}, tag="deadlock")       # the default watchdog
+    with pytest.raises(SimError, match=r"for 500 cycles"):
+        simulate_fullrate(g, {"x": x}, tag="deadlock", watchdog=500)
+    assert time.monotonic() - t < 300
+
+
+def test_compile_error_is_reported_with_the_log(tmp_path):
+    g, feeds = wide_ports_graph()
+    write_rtl(g, tmp_path / "rtl")
+    top = tmp_path / "rtl" / "accelerator.sv"
+    top.write_text(top.read_text().replace("endmodule", "endmodule_oops"))
+    with pytest.raises(SimError, match=r"(?s)Verilator build of the full-rate bench for "
+                                       r"'broken' failed.*%Error"):
+        simulate_fullrate_rtl(tmp_path / "rtl", feeds, tag="broken", cache=tmp_path)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """hg-hpm-tiny built by flow/build.py (its own RTL simulation off: it is run here), then
+    three frames through its rtl/ on both benches, with their run times."""
+    out = tmp_path_factory.mktemp("fullrate") / "hg-hpm-tiny"
+    r = subprocess.run([sys.executable, str(REPO / "flow" / "build.py"), "--board", "pynq-z2",
+                        "--model", "hg-hpm-tiny", "--no-sim", "--output", str(out)],
+                       capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    g = HwGraph.load(out / "hw_graph.onnx")
+    vec = np.load(out / "golden" / "vectors.npz")
+    h, w, c = g.tensors[g.inputs[0]].shape
+    extra = np.random.default_rng(7).integers(0, 256, (1, c, h, w), dtype=np.uint8)
+    images = np.concatenate([vec["images"], extra])
+    feeds = {g.inputs[0]: golden.images_to_stream(images)}
+
+    t = time.monotonic()
+    fast_built = build_fullrate(out / "rtl", "hg-hpm-tiny")   # the build's own rtl/
+    fast_compile = time.monotonic() - t
+    t = time.monotonic()
+    fast = run_fullrate(fast_built, feeds, tag="hg-hpm-tiny")
+    fast_run = time.monotonic() - t
+
+    t = time.monotonic()
+    slow_built = build(g, "accelerator")     # sim/test_networks.py's compile, if it ran
+    slow_compile = time.monotonic() - t
+    t = time.monotonic()
+    slow = simulate(g, feeds, built=slow_built, tag="hg-hpm-tiny")
+    slow_run = time.monotonic() - t
+    return dict(want=golden.run_images(g, images), fast=fast, slow=slow,
+                fast_run=fast_run, slow_run=slow_run, fast_compile=fast_compile,
+                slow_compile=slow_compile, fast_cached=fast_built.compile_seconds is None)
+
+
+def test_network_bit_exact_and_same_cycles_as_cocotb(tiny):
+    assert_bit_exact(tiny["fast"], tiny["want"], "hg-hpm-tiny, full-rate bench")
+    assert_bit_exact(tiny["slow"], tiny["want"], "hg-hpm-tiny, cocotb bench")
+    assert tiny["fast"].frame_end == tiny["slow"].frame_end
+    assert tiny["fast"].cycles == tiny["slow"].cycles
+
+
+def test_network_speed(tiny):
+    """Informative only (pytest -s): cycles simulated per second of wall time, both benches."""
+    cycles = tiny["fast"].cycles
+    compiled = "cached" if tiny["fast_cached"] else f"{tiny['fast_compile']:.0f} s"
+    print(f"\nhg-hpm-tiny, {cycles:,} cycles, {tiny['fast'].cycles_per_frame():,.0f} "
+          f"cycles/frame:\n"
+          f"  full-rate C++ bench: {cycles / tiny['fast_run']:,.0f} cycles/s "
+          f"({tiny['fast_run']:.1f} s; compile {compiled})\n"
+          f"  cocotb bench:        {cycles / tiny['slow_run']:,.0f} cycles/s "
+          f"({tiny['slow_run']:.1f} s; compile or cache look-up {tiny['slow_compile']:.0f} s)")
