@@ -1,0 +1,201 @@
+"""flow/synth.py: Yosys synth_xilinx figures of generated RTL, per instance and for the top.
+
+The figure tables and compare() are checked without Yosys; the rest synthesizes small random
+graphs (sim/graphs.py) and one built here with a large weight ROM and FIFOs of three depths,
+and is skipped, saying why, where Yosys cannot run."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from flow.hwgraph import HwGraph
+from flow.hwgraph import HwNode
+from flow.hwgraph import HwTensor
+from flow.rtlgen import instance_name
+from flow.rtlgen import write_rtl
+from flow.synth import FIGURES
+from flow.synth import SynthError
+from flow.synth import compare
+from flow.synth import figures
+from flow.synth import layer_comparison
+from flow.synth import synthesize
+from flow.synth import yosys_missing
+from sim.graphs import random_graph
+
+WHY = yosys_missing()
+needs_yosys = pytest.mark.skipif(WHY is not None, reason=f"Yosys cannot run: {WHY}")
+
+
+# -- without Yosys -----------------------------------------------------------------------------
+
+def test_figures_count_lutram_at_its_luts():
+    f = figures({"LUT6": 3, "LUT1": 1, "INV": 2, "RAM32M": 2, "RAM64X1D": 1, "SRLC32E": 5,
+                 "MUXF7": 4, "MUXF8": 1, "FDRE": 7, "FDSE": 1, "RAMB36E1": 1, "RAMB18E1": 3,
+                 "DSP48E1": 2, "CARRY4": 6, "IBUF": 9})
+    assert f["lut"] == 3 + 1 + 2 * 4 + 2 + 5      # MUXF7/8 and INV are not LUTs
+    assert f["inv"] == 2
+    assert f["lutram"] == 2 * 4 + 2 + 5
+    assert (f["ff"], f["bram36"], f["dsp"], f["carry"]) == (8, 2.5, 2, 6)
+    assert f["cells"]["IBUF"] == 9 and f["cells"]["MUXF7"] == 4
+    u = figures({"RAM64M8": 1, "RAM32M16": 2, "RAMB36E2": 2, "RAMB18E2": 1, "DSP48E2": 1,
+                 "CARRY8": 3, "URAM288": 1})
+    assert (u["lut"], u["bram36"], u["dsp"], u["carry"], u["uram"]) == (24, 2.5, 1, 3, 1)
+
+
+def test_compare():
+    e = compare({"lut": 120, "ff": 50, "bram36": 1.0, "dsp": 0},
+                {"lut": 100, "ff": 100, "bram36": 0.0, "dsp": 0, "carry": 4})
+    assert e["lut"] == pytest.approx(0.2) and e["ff"] == pytest.approx(-0.5)
+    assert e["bram36"] is None and e["dsp"] is None
+    assert e["carry"] is None            # no estimate of carries
+
+
+# -- with Yosys --------------------------------------------------------------------------------
+
+def _synth(g, tmp_path, **kw):
+    write_rtl(g, tmp_path / "rtl")
+    return synthesize(tmp_path / "rtl", "zynq-7000", tmp_path / "synth", **kw)
+
+
+def _check_sums(r: dict, manifest: dict) -> None:
+    """Every instance of accelerator.json is there, and instances + the top's own cells add
+    up to the top total, figure by figure and cell type by cell type."""
+    assert set(r["instances"]) == {i["name"] for i in manifest["instances"]}
+    for f in FIGURES:
+        total = sum(i[f] for i in r["instances"].values()) + r["top_own"][f]
+        assert total == pytest.approx(r["top"][f]), f
+    cells = dict(r["top_own"]["cells"])
+    for i in r["instances"].values():
+        for t, n in i["cells"].items():
+            cells[t] = cells.get(t, 0) + n
+    assert cells == r["top"]["cells"]
+
+
+@needs_yosys
+def test_xnor_mvtu_figures_add_up(tmp_path):
+    g, _ = random_graph("xnor_mvtu", seed=0)
+    r = _synth(g, tmp_path)
+    manifest = json.loads((tmp_path / "rtl" / "accelerator.json").read_text())
+    assert r["top"]["lut"] > 0 and r["top"]["ff"] > 0
+    assert r["family"] == "xc7" and r["yosys_version"].startswith("Yosys")
+    assert r["seconds"] > 0 and (tmp_path / "synth" / "yosys.log").is_file()
+    _check_sums(r, manifest)
+    for n in g.nodes:
+        inst = r["instances"][instance_name(n)]
+        assert inst["kind"] == "xnor_mvtu" and inst["node"] == n.name
+        assert inst["module"].endswith("xnor_popcount_mvtu")
+        assert inst["lut"] > 0 and inst["ff"] > 0
+    # the requantizer lane's multiply is a DSP (hw/requant_unit.sv)
+    rq = [n for n in g.nodes if "rq_mul" in n.arrays]
+    assert rq and all(r["instances"][instance_name(n)]["dsp"] == int(n.attrs["pe"])
+                      for n in rq)
+    # the written result is the returned one
+    assert json.loads((tmp_path / "synth" / "synth.json").read_text()) == \
+        json.loads(json.dumps(r))
+    cmp = layer_comparison(g, r)
+    assert [x["name"] for x in cmp["layers"]] == [n.name for n in g.nodes]
+    assert cmp["kinds"]["xnor_mvtu"]["instances"] == len(g.nodes)
+
+
+def _memories_graph() -> HwGraph:
+    """An XNOR MVTU with a 64 Kibit weight ROM (1024 words of 64 bits) and FIFOs of 2048,
+    32 and 3 words of 16 bits (128, 2 and 1 pixels)."""
+    rng = np.random.default_rng(0)
+    g = HwGraph()
+    g.add_tensor(HwTensor("x", (1, 1, 1024), "BINARY"))
+    g.add_tensor(HwTensor("y", (1, 1, 64), "UINT11"))
+    g.inputs.append("x")
+    g.outputs.append("y")
+    g.add_node(HwNode("mvtu", "xnor_mvtu", ["x"], ["y"], {"pe": 2, "simd": 32},
+                      {"weights": rng.integers(0, 2, size=(64, 1024)).astype(np.uint8)}))
+    for name, depth_px in (("deep", 128), ("mid", 2), ("shallow", 1)):
+        g.add_tensor(HwTensor(f"{name}_in", (4, 4, 32 if depth_px > 1 else 6), "INT8"))
+        g.add_tensor(HwTensor(f"{name}_out", (4, 4, 32 if depth_px > 1 else 6), "INT8"))
+        g.inputs.append(f"{name}_in")
+        g.outputs.append(f"{name}_out")
+        g.add_node(HwNode(name, "fifo", [f"{name}_in"], [f"{name}_out"],
+                          {"depth": depth_px, "pe": 2}))
+    g.topo_sort()
+    g.check()
+    return g
+
+
+@needs_yosys
+def test_rom_and_fifo_memories(tmp_path):
+    g = _memories_graph()
+    r = _synth(g, tmp_path)
+    manifest = json.loads((tmp_path / "rtl" / "accelerator.json").read_text())
+    _check_sums(r, manifest)
+    params = {i["name"]: i["params"] for i in manifest["instances"]}
+    assert params["u_deep"]["DEPTH"] == 2048 and params["u_mid"]["DEPTH"] == 32
+    mvtu, deep, mid, shallow = (r["instances"][f"u_{n}"]
+                                for n in ("mvtu", "deep", "mid", "shallow"))
+    # What Yosys 0.23 does: the 64 Kibit $readmemh weight ROM (1024 x 64) becomes block RAM,
+    # two RAMB36 (1024 x 36 each), not logic; the MVTU's LUT-RAM is its input vector buffer
+    # and read-ahead FIFO (RAM32M). (hg-hpm-tiny's ROMs, 4.6 Kibit and less per lane, all
+    # become logic.) A 2048 x 16 FIFO takes one RAMB36; FIFOs of 32 and 3 words distributed
+    # RAM: three RAM32M (6 bits each) for 16 bits, 12 LUTs.
+    assert mvtu["cells"].get("RAMB36E1") == 2 and mvtu["bram36"] == 2.0
+    assert mvtu["cells"].get("RAM32M", 0) * 4 == mvtu["lutram"]
+    assert deep["cells"].get("RAMB36E1") == 1 and deep["lutram"] == 0
+    for fifo in (mid, shallow):
+        assert fifo["bram36"] == 0 and fifo["cells"].get("RAM32M") == 3 and fifo["lutram"] == 12
+    assert r["top"]["bram36"] == 3.0
+
+
+@needs_yosys
+def test_ultrascale_primitives(tmp_path):
+    write_rtl(_memories_graph(), tmp_path / "rtl")
+    r = synthesize(tmp_path / "rtl", "zynq-ultrascale+", tmp_path / "synth")
+    assert r["family"] == "xcup"
+    mvtu, deep, mid = (r["instances"][f"u_{n}"] for n in ("mvtu", "deep", "mid"))
+    assert mvtu["cells"].get("RAMB36E2") == 2 and deep["cells"].get("RAMB36E2") == 1
+    # UltraScale's 8-LUT distributed RAM: two RAM32M16 (14 bits each) for 16 bits
+    assert mid["cells"].get("RAM32M16") == 2 and mid["lutram"] == 16
+    assert r["top"]["bram36"] == 3.0 and r["top"]["carry"] > 0
+
+
+@needs_yosys
+def test_broken_rtl_raises_naming_the_log(tmp_path):
+    g, _ = random_graph("fifo", seed=0)
+    rtl = tmp_path / "rtl"
+    write_rtl(g, rtl)
+    work = tmp_path / "synth"
+    work.mkdir()
+    (work / "synth.json").write_text('{"top": "an older result"}')
+    with open(rtl / "accelerator.sv", "a") as f:
+        f.write("\nmodule broken (input wire a;\nendmodule\n")
+    with pytest.raises(SynthError) as e:
+        synthesize(rtl, "zynq-7000", work)
+    log = work / "yosys.log"
+    assert str(log) in str(e.value) and e.value.log == log
+    assert "ERROR" in str(e.value) and "accelerator.sv" in str(e.value)
+    assert not (work / "synth.json").exists()       # no older result left looking current
+
+
+@needs_yosys
+def test_timeout_kills_yosys(tmp_path):
+    g, _ = random_graph("xnor_mvtu", seed=0)
+    with pytest.raises(SynthError, match="timed out after 1 s"):
+        _synth(g, tmp_path, timeout=1)
+    assert not (tmp_path / "synth" / "synth.json").exists()
+    # neither yosys nor its ABC child is left running on this work folder
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert str(tmp_path / "synth") not in ps
+
+
+def test_unknown_family_and_missing_rtl(tmp_path):
+    with pytest.raises(ValueError, match="unknown family"):
+        synthesize(tmp_path, "spartan", tmp_path / "w")
+    if WHY is None:
+        with pytest.raises(SynthError, match="filelist.f"):
+            synthesize(tmp_path, "zynq-ultrascale+", tmp_path / "w")
+
+
+def test_yosys_missing_names_the_reason(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda exe: None)
+    assert "not on PATH" in yosys_missing()
