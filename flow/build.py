@@ -1,7 +1,7 @@
 """Build an accelerator for a binary hourglass network.
 
     python flow/build.py --board pynq-z2 [--model PRESET [--untrained] | --checkpoint FILE]
-                         [--output DIR] [--from STEP] [--until STEP]
+                         [--target-fps FPS | --max] [--output DIR] [--from STEP] [--until STEP]
 
 A preset builds its shipped trained checkpoint (brevitas_models/checkpoints/<preset>.pt)
 when the project has one, else its untrained initialisation (torch seed 0).
@@ -51,9 +51,13 @@ def parse_args(argv):
     p.add_argument("--untrained", action="store_true",
                    help="build the preset's untrained initialisation (torch seed 0) instead of "
                         "its shipped trained checkpoint")
-    p.add_argument("--target-fps", type=float, metavar="FPS",
-                   help="fold for this frame rate (default: the fastest design that fits "
-                        "85%% of the board's LUTs and BRAM)")
+    fold = p.add_mutually_exclusive_group()
+    fold.add_argument("--target-fps", type=float, metavar="FPS",
+                      help="fold for this frame rate: the least parallelism per layer that "
+                           "reaches it; refused, naming the layer or resource, where it cannot")
+    fold.add_argument("--max", action="store_true",
+                      help="fold for the fastest design whose estimated LUTs and BRAM fit 85%% "
+                           "of the board (the default)")
     p.add_argument("--output", help="output folder (default build/<model>-<board>)")
     sim = p.add_mutually_exclusive_group()
     sim.add_argument("--sim", action="store_true",
@@ -62,6 +66,12 @@ def parse_args(argv):
     sim.add_argument("--no-sim", action="store_true",
                      help="skip the Verilator simulation of the RTL (the report then has no "
                           "simulated cycles)")
+    syn = p.add_mutually_exclusive_group()
+    syn.add_argument("--synth", action="store_true",
+                     help="run Yosys synth_xilinx on the RTL even when it is predicted to take "
+                          "longer than the default budget (synthesize)")
+    syn.add_argument("--no-synth", action="store_true",
+                     help="skip the Yosys synthesis (the report then has estimates only)")
     p.add_argument("--backend", choices=("rtl", "hls"), default="rtl",
                    help="what the bitstream is built from, when Vivado is present: the hw/ RTL "
                         "(default) or the HLS C++ through Vitis HLS; both are generated and "
@@ -109,6 +119,14 @@ def print_summary(console, report: dict) -> None:
     console.print(f"estimated: LUT {r['lut']}/{b['lut']} ({u['lut']:.0%}), FF {r['ff']}/{b['ff']} "
                   f"({u['ff']:.0%}), BRAM36 {r['bram36']:g}/{b['bram36']} ({u['bram36']:.0%}), "
                   f"DSP {r['dsp']}/{b['dsp']} ({u['dsp']:.0%})")
+    syn = report.get("synthesis")
+    if syn:
+        t, su, err = syn["top"], syn["utilization"], syn["estimate_error"]
+        console.print(
+            "Yosys:     " + ", ".join(
+                f"{k.upper()} {t[k]:g}/{b[k]} ({su[k]:.0%}, estimate {err[k]:+.0%})"
+                if err.get(k) is not None else f"{k.upper()} {t[k]:g}/{b[k]} ({su[k]:.0%})"
+                for k in ("lut", "ff", "bram36", "dsp")) + f", CARRY {t['carry']}")
 
 
 def main(argv=None) -> int:
@@ -130,6 +148,7 @@ def main(argv=None) -> int:
     ctx = BuildContext(cfg=cfg, board=board, out_dir=out, weights=weights,
                        torch_model=torch_model, target_fps=args.target_fps, console=console,
                        sim="yes" if args.sim else "no" if args.no_sim else "auto",
+                       synth="yes" if args.synth else "no" if args.no_synth else "auto",
                        backend=args.backend)
     console.print(f"[bold]Building[/] {cfg.name} for {board.name} ({board.part}, "
                   f"{board.clock_mhz:g} MHz) into {out}")

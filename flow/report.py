@@ -12,7 +12,33 @@ from .layers import layer_of
 from .layers.base import check_fold
 
 
-def hardware_report(g: HwGraph, board: Board) -> dict:
+def synthesis_report(g: HwGraph, board: Board, synth: dict, estimated: dict) -> dict:
+    """Yosys' figures for the top and per layer kind beside the estimates, with the error of
+    the estimate, (estimate - synth) / synth; and per layer, keyed by node name."""
+    from .synth import FIGURES
+    from .synth import compare
+    from .synth import layer_comparison
+
+    cmp = layer_comparison(g, synth)
+    top = synth["top"]
+    util = {k: top[k] / getattr(board, k) for k in ("lut", "ff", "bram36", "dsp")}
+    return {
+        "top": top, "estimate": estimated, "estimate_error": compare(estimated, top),
+        "utilization": {k: round(v, 4) for k, v in util.items()},
+        "kinds": cmp["kinds"], "yosys_seconds": synth["seconds"],
+        "yosys_version": synth["yosys_version"], "family": synth["family"],
+        "options": synth["options"], "figures": list(FIGURES),
+        "source": "Yosys synth_xilinx of rtl/ (flow/synth.py), hierarchy kept",
+    }, {r["name"]: r for r in cmp["layers"]}
+
+
+def hardware_report(g: HwGraph, board: Board, synth: dict | None = None) -> dict:
+    """Cycles, frame rate and resources; `synth` (flow/synth.synthesize's result) adds the
+    synthesized figures beside the estimates."""
+    out = {}
+    per_layer = {}
+    if synth is not None:
+        out["synthesis"], per_layer = synthesis_report(g, board, synth, estimate(g).to_dict())
     layers = []
     for n in g.nodes:
         layer = layer_of(n)
@@ -25,6 +51,9 @@ def hardware_report(g: HwGraph, board: Board) -> dict:
             rec["depth"] = int(n.attrs["depth"])
         if "source" in n.attrs:
             rec["source"] = n.attrs["source"]
+        if n.name in per_layer:
+            rec["synth"] = per_layer[n.name]["synth"]
+            rec["synth_error"] = per_layer[n.name]["error"]
         layers.append(rec)
     cycles = frame_cycles(g)
     res = estimate(g)
@@ -42,4 +71,5 @@ def hardware_report(g: HwGraph, board: Board) -> dict:
         "utilization_budget": UTILIZATION_BUDGET,
         "layer_counts": g.count_kinds(),
         "layers": layers,
+        **out,
     }

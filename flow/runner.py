@@ -44,6 +44,7 @@ class BuildContext:
     console: object | None = None    # rich Console, for steps that show progress
     results: dict = field(default_factory=dict)   # steps' top-level report fields
     sim: str = "auto"                # simulate_rtl: "auto" (within budget) | "yes" | "no"
+    synth: str = "auto"              # synthesize: "auto" (within budget) | "yes" | "no"
     backend: str = "rtl"             # what the bitstream is built from: "rtl" | "hls"
 
     @property

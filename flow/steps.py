@@ -121,8 +121,19 @@ def step_fold(ctx: BuildContext) -> StepOutcome:
     fps = ctx.board.clock_mhz * 1e6 / r.cycles_per_frame
     how = (f"target {ctx.target_fps:g} FPS" if ctx.target_fps
            else f"fastest that fits, limited by: {r.limited_by}")
-    return StepOutcome("done", f"{r.cycles_per_frame} cycles/frame = {fps:.1f} FPS ({how})",
-                       {"limited_by": r.limited_by, "target_cycles": r.target_cycles})
+    latency = ("plain frame-rate folding" if r.slowdown is None else
+               f"low-resolution layers at most {r.slowdown}x slower per pixel than the busiest")
+    ctx.results["folding"] = {
+        "mode": "target" if ctx.target_fps else "max", "target_fps": ctx.target_fps,
+        "target_cycles": r.target_cycles, "limited_by": r.limited_by,
+        "slowdown": r.slowdown, "latency_folding": latency,
+        # check_fit refused anything else: there is no DDR weight streaming
+        "weights": "on-chip (ROMs in the fabric); a model whose weights do not fit is "
+                   "refused by check_fit, none are streamed from DDR"}
+    return StepOutcome("done", f"{r.cycles_per_frame} cycles/frame = {fps:.1f} FPS ({how}; "
+                       f"{latency})", {"limited_by": r.limited_by,
+                                       "target_cycles": r.target_cycles,
+                                       "slowdown": r.slowdown})
 
 
 def step_fifo_depths(ctx: BuildContext) -> StepOutcome:
@@ -202,27 +213,65 @@ def step_generate_rtl(ctx: BuildContext) -> StepOutcome:
                        {"instances": len(m["instances"]), "width_converters": conv})
 
 
+# Yosys synth_xilinx took 533 s for hg-hpm-tiny's RTL (27k LUTs estimated) on this machine:
+# about this many seconds per estimated LUT. The build runs it by default only for designs
+# predicted to take less than SYNTH_BUDGET_SECONDS; --synth forces it, --no-synth skips it.
+SYNTH_SECONDS_PER_LUT = 0.02
+SYNTH_BUDGET_SECONDS = 120
+
+
+def step_synthesize(ctx: BuildContext) -> StepOutcome:
+    """Yosys synth_xilinx of rtl/, hierarchy kept: LUT/FF/BRAM/DSP/CARRY per layer instance
+    and for the top (synth/synth.json, read by the report beside the estimates)."""
+    from .folding import estimate
+    from .synth import SynthError
+    from .synth import synthesize
+    from .synth import yosys_missing
+
+    if ctx.synth == "no":
+        return StepOutcome("skipped", "--no-synth was given")
+    why = yosys_missing()
+    if why:
+        return StepOutcome("skipped", why)
+    predicted = estimate(ctx.model).lut * SYNTH_SECONDS_PER_LUT
+    if ctx.synth == "auto" and predicted > SYNTH_BUDGET_SECONDS:
+        return StepOutcome(
+            "skipped", f"Yosys would take about {predicted / 60:.0f} min on this design "
+            f"(more than the default budget of {SYNTH_BUDGET_SECONDS} s); --synth runs it")
+    log = ctx.console.print if ctx.console else None
+    try:
+        r = synthesize(ctx.out_dir / "rtl", ctx.board.family, ctx.out_dir / "synth", log=log)
+    except SynthError as e:
+        raise BuildError(str(e)) from None
+    t = r["top"]
+    return StepOutcome("done", f"LUT {t['lut']}, FF {t['ff']}, BRAM36 {t['bram36']:g}, "
+                       f"DSP {t['dsp']}, CARRY {t['carry']} in {r['seconds']:.0f} s",
+                       {"top": t, "yosys_seconds": r["seconds"]})
+
+
 # Frames streamed through the RTL simulation: cycles per frame is the distance between the
-# last two frames' ends (steady state, the pipeline full).
-SIM_FRAMES = 2
-# The cocotb bench steps every cycle from Python (about 20k cycles/s here): by default the
-# build simulates designs that need fewer cycles than this, and says so when it skips one.
+# last two frames' ends; with three, the pipeline is full by then.
+SIM_FRAMES = 3
+# The full-rate Verilator bench (sim/fullrate.py) runs about 100k cycles/s on hg-hpm-tiny and
+# 25-35k on hg-hpm-z2 here, after a compile of 1 to 4 minutes: by default the build simulates
+# designs that need fewer cycles than this, and says so when it skips one.
 SIM_BUDGET_CYCLES = 2_000_000
+SIM_CYCLES_PER_SECOND = 30_000
 
 
 def step_simulate_rtl(ctx: BuildContext) -> StepOutcome:
-    """Verilator simulation of rtl/ on the golden frames: bit-exact outputs and the measured
-    cycles per frame (sim/rtl_sim.json, read by the report)."""
+    """Verilator simulation of rtl/ at full rate on the golden frames (sim/fullrate.py):
+    bit-exact outputs and the measured cycles per frame (sim/rtl_sim.json, read by the
+    report)."""
     import numpy as np
 
     from .golden import images_to_stream
     from .runner import write_json
 
     try:
+        from sim.fullrate import simulate_fullrate_rtl
         from sim.harness import SimError
         from sim.harness import assert_bit_exact
-        from sim.harness import build
-        from sim.harness import simulate
         from sim.harness import verilator_missing
     except ImportError as e:
         return StepOutcome("skipped", f"the simulation bench cannot be imported ({e})")
@@ -236,8 +285,8 @@ def step_simulate_rtl(ctx: BuildContext) -> StepOutcome:
         return StepOutcome(
             "skipped", f"the design needs about {need:,} cycles for {SIM_FRAMES} frames, "
             f"more than the default budget of {SIM_BUDGET_CYCLES:,} (about "
-            f"{SIM_BUDGET_CYCLES / 20_000 / 60:.0f} min with the Python bench); --sim runs it "
-            "anyway")
+            f"{need / SIM_CYCLES_PER_SECOND / 60:.0f} min with the full-rate bench, plus its "
+            "compile); --sim runs it anyway")
     why = verilator_missing()
     if why:
         return StepOutcome("skipped", why)
@@ -249,9 +298,9 @@ def step_simulate_rtl(ctx: BuildContext) -> StepOutcome:
                 for k in vec.files if k.startswith("out_")}
     try:
         # a shared cache ($BINHG_SIM_CACHE) reuses the compile of an identical design
-        built = build(g, "accelerator", cache=os.environ.get("BINHG_SIM_CACHE")
-                      or ctx.out_dir / "sim")
-        r = simulate(g, {g.inputs[0]: images_to_stream(images)}, built=built, tag=ctx.cfg.name)
+        r = simulate_fullrate_rtl(ctx.out_dir / "rtl", {g.inputs[0]: images_to_stream(images)},
+                                  tag=ctx.cfg.name, cache=os.environ.get("BINHG_SIM_CACHE")
+                                  or ctx.out_dir / "sim")
         assert_bit_exact(r, expected, "RTL simulation")
     except (SimError, AssertionError) as e:
         raise BuildError(str(e)) from None
@@ -262,13 +311,12 @@ def step_simulate_rtl(ctx: BuildContext) -> StepOutcome:
     first_end = min(v[0] for v in r.frame_end.values())
     info = {"frames": len(images), "bit_exact": True, "cycles_per_frame": sim,
             "latency_cycles": int(first_end), "estimate_cycles_per_frame": est,
-            "estimate_error": round((est - sim) / sim, 4)}
+            "estimate_error": round((est - sim) / sim, 4),
+            "bench": "sim/fullrate.py (Verilator, full rate)"}
     if sim > 1.1 * est:
         info["note"] = (
-            "the simulated frame period exceeds the slowest layer's: the lower hourglass "
-            "levels' latency spans more than the one frame of pixels the skip FIFOs are sized "
-            "for (flow/fifo_depths.py), so consecutive frames overlap less than the estimate "
-            "assumes (see README, 'RTL backend')")
+            "the simulated frame period exceeds the slowest layer's by more than 10 %: some "
+            "stream stalls that the pixel schedule (flow/fifo_depths.py) does not model")
     write_json(ctx.out_dir / "sim" / "rtl_sim.json", info)
     return StepOutcome("done", f"{len(images)} frames bit-exact; {sim} cycles/frame simulated, "
                        f"{est} estimated ({info['estimate_error']:+.1%})", info)
@@ -397,8 +445,10 @@ def step_report(ctx: BuildContext) -> StepOutcome:
     from .hwgraph import GraphError
     from .report import hardware_report
 
+    synth_path = ctx.out_dir / "synth" / "synth.json"
+    synth = json.loads(synth_path.read_text()) if synth_path.is_file() else None
     try:
-        ctx.results.update(hardware_report(ctx.model, ctx.board))
+        ctx.results.update(hardware_report(ctx.model, ctx.board, synth))
     except GraphError as e:
         raise BuildError(f"the hardware graph is not valid: {e}") from None
     ctx.model.save(ctx.out_dir / "hw_graph.onnx")
@@ -406,7 +456,7 @@ def step_report(ctx: BuildContext) -> StepOutcome:
     sim = ctx.out_dir / "sim" / "rtl_sim.json"
     if sim.is_file():
         s = json.loads(sim.read_text())
-        r["simulation"] = {**s, "source": "Verilator simulation of rtl/ (sim/stream_bench.py)",
+        r["simulation"] = {**s, "source": "Verilator simulation of rtl/ (sim/fullrate.py)",
                            "fps_simulated": ctx.board.clock_mhz * 1e6 / s["cycles_per_frame"]}
     else:
         r["simulation"] = {"status": "not run", "reason": "see the simulate_rtl step"}
@@ -432,6 +482,8 @@ STEPS: list[Step] = [
          doc="golden model == FINN execution, code for code"),
     Step("generate_rtl", step_generate_rtl, saves_graph=False, artifacts=("rtl",),
          doc="RTL: hw/ instances, ROM files, stitched top"),
+    Step("synthesize", step_synthesize, saves_graph=False, artifacts=("synth",),
+         doc="Yosys synth_xilinx: LUT/FF/BRAM/DSP/CARRY per layer and for the top"),
     Step("simulate_rtl", step_simulate_rtl, saves_graph=False, artifacts=("sim",),
          doc="Verilator: bit-exact on the golden frames, cycles per frame"),
     Step("generate_hls", step_generate_hls, saves_graph=False, artifacts=("hls",),
