@@ -6,12 +6,16 @@ fast one keeps producing. If the fast branch's FIFO fills, the fork stalls, the 
 starves, and the design deadlocks. So each stream needs a FIFO as deep as the most pixels
 that can be waiting on it.
 
-We compute that from a pixel-level schedule. The input arrives at one frame per period (the
-slowest layer's cycles); every layer works at its own pace (its cycles per frame spread over
-its pixels), reads input pixel i no earlier than it arrives, and emits output pixel j once
-the last input pixel it needs (the layer kind's `pixel_dependencies`) has been read, as the
-hardware does when no FIFO is full. Joins read their inputs in lockstep. With that
-schedule,
+We compute that from a pixel-level schedule. The input arrives at one frame per period; every
+layer keeps the pace of its cycle budget (the period, or less for a low-resolution layer
+folded for latency: `layer_budget`), reads input pixel i no earlier than it arrives, and
+emits output pixel j once the last input pixel it needs (the layer kind's
+`pixel_dependencies`) has been read. Joins read their inputs in lockstep. A layer that could
+go faster than its pace stalls in hardware instead (its FIFO fills); the hardware, taking
+every step as early as the FIFOs allow, is never later than a schedule that fits them, so
+the depths below are deadlock-free and sustain the period. (Letting every layer run at its
+own pace instead shortens nothing that matters and makes bursts that need deep FIFOs
+downstream.) With that schedule,
 
     occupancy(stream) = max_i  #{pixels produced by the time the reader takes pixel i} - i
 
@@ -26,7 +30,9 @@ by a large part of a period), a skip link holds pixels of several frames at once
 computed from one frame alone let the skip FIFO fill and the input stall, and the measured
 frame period then grew to the latency (hg-hpm-tiny: 74,054 simulated cycles per frame against
 12,544). Depths from the full pipeline sustain the period; their cost in block RAM is what
-makes the folding (flow/folding.py) fold low-resolution layers for latency.
+makes the folding (flow/folding.py) fold low-resolution layers for latency, or, where even
+that does not fit, feed the input at a slower pace than the slowest layer's period (the
+graph's meta "frame_period"): the FIFOs then hold fewer frames.
 """
 from __future__ import annotations
 
@@ -43,7 +49,7 @@ IMPLICIT_DEPTH = 2
 
 @dataclass
 class Schedule:
-    period: int                          # cycles per frame (slowest layer)
+    period: int                          # cycles per frame (frame_period)
     frames: int                          # frames scheduled back to back
     available: dict[str, np.ndarray]     # stream -> cycle at which each pixel is produced
     occupancy: dict[str, int]            # stream -> most pixels waiting on it
@@ -56,8 +62,26 @@ def _asap(earliest: np.ndarray, ii: float) -> np.ndarray:
     return np.maximum.accumulate(earliest - steps) + steps
 
 
+def layer_budget(node, g: HwGraph, period: int, slowdown: int | None) -> int:
+    """Cycles a layer may take per frame at frame period `period`: the period, or, with
+    latency folding (flow/folding.py), period * min(1, slowdown * its pixels / the most
+    pixels any layer has)."""
+    if slowdown is None:
+        return period
+    most = max(g.tensors[n.outputs[0]].pixels for n in g.nodes)
+    px = g.tensors[node.outputs[0]].pixels
+    return max(1, min(period, period * slowdown * px // most))
+
+
+def frame_period(g: HwGraph) -> int:
+    """Cycles per frame: the slowest layer's, or the input pace the folding chose when FIFOs
+    that sustain the slowest layer's period do not fit (g.meta["frame_period"])."""
+    return max(max(layer_of(n).cycles(n, g) for n in g.nodes),
+               int(g.meta.get("frame_period", 0)))
+
+
 def _schedule(g: HwGraph, frames: int) -> Schedule:
-    period = max(layer_of(n).cycles(n, g) for n in g.nodes)
+    period = frame_period(g)
     avail: dict[str, np.ndarray] = {}
     reads: dict[str, np.ndarray] = {}
     for name in g.inputs:
@@ -67,10 +91,11 @@ def _schedule(g: HwGraph, frames: int) -> Schedule:
         layer = layer_of(node)
         in_px = g.tensors[node.inputs[0]].pixels
         out_px = g.tensors[node.outputs[0]].pixels
-        # a layer works at its own pace (its cycles per frame), not the period's: a layer of a
-        # low level, folded for latency, takes its few pixels as fast as they come
+        # a layer keeps the pace of its budget (the period, or less for a layer of a low level
+        # folded for latency), and takes cycles / pixels per pixel once it has its input
         cycles = layer.cycles(node, g)
-        ii_in, ii_out = cycles / in_px, cycles / out_px
+        pace = max(cycles, layer_budget(node, g, period, g.meta.get("slowdown")))
+        ii_in, ii_out = pace / in_px, pace / out_px
         # lockstep read of every input
         earliest = np.max([avail[i] for i in node.inputs], axis=0)
         r = _asap(earliest, ii_in)

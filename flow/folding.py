@@ -30,6 +30,8 @@ from .boards import Board
 from .hwgraph import HwGraph
 from .layers import Resources
 from .fifo_depths import fifo_depths
+from .fifo_depths import frame_period
+from .fifo_depths import layer_budget
 from .hwtransforms import stream_pe
 from .layers import layer_of
 from .layers.base import bitwidth
@@ -65,15 +67,6 @@ def _combos(layer, node, g):
 MAX_EXTRA_LANES = 2
 
 
-def layer_budget(node, g, target: int, slowdown: int | None) -> int:
-    """Cycles a layer may take per frame at period `target` (see the module docstring)."""
-    if slowdown is None:
-        return target
-    most = max(g.tensors[n.outputs[0]].pixels for n in g.nodes)
-    px = g.tensors[node.outputs[0]].pixels
-    return max(1, min(target, target * slowdown * px // most))
-
-
 def slowdowns(g: HwGraph) -> list[int | None]:
     """The latency foldings tried, least parallel first: none, then ratios 2^k down to 1."""
     most = max(g.tensors[n.outputs[0]].pixels for n in g.nodes)
@@ -82,10 +75,24 @@ def slowdowns(g: HwGraph) -> list[int | None]:
     return [None] + [top >> k for k in range(top.bit_length())]
 
 
-def fold_to_cycles(g: HwGraph, target: int, slowdown: int | None = None) -> None:
+def fold_cost(res: Resources, board: Board | None) -> float:
+    """What a layer's folding costs: its share of the board's LUTs, BRAMs and DSPs added up
+    (without a board, its block RAMs). Spreading lanes over PE rather than SIMD saves block
+    RAM (narrow weight words fit LUTs) but costs a requantizer DSP per PE lane, and the
+    PYNQ-Z2 has 220 DSPs: the choice must see all three."""
+    if board is None:
+        return res.bram36
+    return res.lut / board.lut + res.bram36 / board.bram36 + res.dsp / board.dsp
+
+
+def fold_to_cycles(g: HwGraph, target: int, slowdown: int | None = None,
+                   board: Board | None = None) -> None:
     """Give every layer the least parallelism that meets its budget (or its most); among
-    foldings with at most MAX_EXTRA_LANES times that parallelism, the one with the fewest
-    block RAMs."""
+    foldings with at most MAX_EXTRA_LANES times that parallelism, the cheapest
+    (fold_cost). Records the slowdown in the graph (the FIFO analysis paces layers by it)
+    and drops any input pace set before: the frame period is the slowest layer's."""
+    g.meta["slowdown"] = slowdown
+    g.meta.pop("frame_period", None)
     for node in g.nodes:
         layer = layer_of(node)
         if not layer.fold_params:
@@ -107,7 +114,7 @@ def fold_to_cycles(g: HwGraph, target: int, slowdown: int | None = None) -> None
             if lanes > MAX_EXTRA_LANES * least:
                 break
             node.attrs.update(c)
-            key = (layer.estimate(node, g).bram36, lanes)
+            key = (fold_cost(layer.estimate(node, g), board), lanes)
             if best_key is None or key < best_key:
                 best, best_key = c, key
         node.attrs.update(best)
@@ -129,11 +136,26 @@ def estimate(g: HwGraph) -> Resources:
 
 
 def frame_cycles(g: HwGraph) -> int:
-    return max(layer_of(n).cycles(n, g) for n in g.nodes)
+    """The frame period: the slowest layer's cycles, or the chosen input pace if slower."""
+    return frame_period(g)
 
 
-def bottleneck(g: HwGraph):
+def slowest_layer(g: HwGraph):
     return max(g.nodes, key=lambda n: layer_of(n).cycles(n, g))
+
+
+def bottleneck(g: HwGraph) -> dict:
+    """What sets the frame period: the slowest layer, or the input pace that keeps the skip
+    FIFOs within the board's block RAM."""
+    n = slowest_layer(g)
+    cyc = layer_of(n).cycles(n, g)
+    period = frame_period(g)
+    if period > cyc:
+        return {"name": "input pace", "op": "fifo", "cycles": int(period),
+                "note": f"the slowest layer ('{n.name}', {n.kind}) takes {cyc} cycles, but "
+                        "FIFOs deep enough for that period do not fit the block RAM: the "
+                        "input is fed one frame per this many cycles (flow/folding.py)"}
+    return {"name": n.name, "op": n.kind, "cycles": int(cyc)}
 
 
 def over_budget(res: Resources, board: Board) -> list[str]:
@@ -146,28 +168,65 @@ def over_budget(res: Resources, board: Board) -> list[str]:
     return out
 
 
-def _fit_at(g: HwGraph, board: Board, target: int):
-    """Fold for period `target` with the largest slowdown that fits the board; returns
-    (slowdown, resources, []) or, when none fits, (None, resources, what is over budget) of
-    the attempt that was over by the least."""
-    best = None
-    for sd in slowdowns(g):
-        fold_to_cycles(g, target, sd)
-        res = estimate(g)
-        bad = over_budget(res, board)
-        if not bad:
-            return sd, res, []
-        worst = max(_utilization(res, board))
-        if best is None or worst < best[0]:
-            best = (worst, sd, res, bad)
-    _, sd, res, bad = best
-    fold_to_cycles(g, target, sd)
-    return sd, res, bad
+# Where FIFOs deep enough for the slowest layer's period do not fit, the input is fed at a
+# slower pace P (cycles per frame) than the layers could go: fewer frames are in flight and the
+# FIFOs are shallower. For a pace P the layers are folded for P / LAYER_SPEEDUPS[i] cycles:
+# faster layers cost LUTs but shorten the latency, which is what the skip FIFOs hold.
+LAYER_SPEEDUPS = (1, 2)
+# The latency foldings tried at each (the full list of slowdowns() is tried for --target-fps).
+SEARCH_SLOWDOWNS = (None, 4, 1)
+# The largest weight ROM put in LUTs (distributed) rather than block RAM, tried in this order
+# where block RAM is short (flow/layers/base.py, weight_rom; the RTL follows the choice).
+ROM_LUT_BITS_CHOICES = (4096, 16384, 65536)
 
 
-def _utilization(res: Resources, board: Board) -> tuple[float, float, float]:
-    return (res.lut / (board.lut * UTILIZATION_BUDGET),
-            res.bram36 / (board.bram36 * UTILIZATION_BUDGET), res.dsp / board.dsp)
+@dataclass
+class _Fit:
+    period: int              # cycles per frame: the input pace
+    target: int              # the layers' period
+    slowdown: int | None
+    rom_lut_bits: int
+    resources: Resources
+    over: list[str]          # what is over budget (empty: it fits)
+    worst: float             # the largest share of the budget used
+
+
+def _share(res: Resources, board: Board) -> float:
+    return max(res.lut / (board.lut * UTILIZATION_BUDGET),
+               res.bram36 / (board.bram36 * UTILIZATION_BUDGET), res.dsp / board.dsp)
+
+
+def _try(g: HwGraph, board: Board, period: int, target: int, sd: int | None,
+         rom_bits: int) -> _Fit:
+    """Fold the layers for `target`, feed the input one frame per `period` (at least the
+    slowest layer's cycles) and estimate, FIFOs included; the graph stays so."""
+    g.meta["rom_lut_bits"] = rom_bits
+    fold_to_cycles(g, target, sd, board)
+    if period > frame_cycles(g):
+        g.meta["frame_period"] = period
+    res = estimate(g)
+    return _Fit(frame_cycles(g), target, sd, rom_bits, res, over_budget(res, board),
+                _share(res, board))
+
+
+def _fit_at(g: HwGraph, board: Board, period: int, speedups=LAYER_SPEEDUPS,
+            sds=SEARCH_SLOWDOWNS) -> _Fit:
+    """The least parallel design with frame period `period` that fits (weights in block
+    RAM first; layers folded for the period first, then faster; least latency folding
+    first), else the one closest to fitting. Leaves the graph folded as returned."""
+    closest = None
+    for rom_bits in ROM_LUT_BITS_CHOICES:
+        for speedup in speedups:
+            target = max(1, period // speedup)
+            for sd in sds:
+                f = _try(g, board, period, target, sd, rom_bits)
+                if not f.over and f.period <= period:
+                    return f
+                closest = f if closest is None or f.worst < closest.worst else closest
+        if not any(o.startswith("BRAM") for o in closest.over):
+            break   # more weights in LUTs only helps where block RAM is short
+    _try(g, board, closest.period, closest.target, closest.slowdown, closest.rom_lut_bits)
+    return closest
 
 
 # Periods tried by the search for the fastest design: a geometric grid this fine.
@@ -188,33 +247,40 @@ def choose_folding(g: HwGraph, board: Board, target_fps: float | None = None
         fold_to_cycles(g, target)
         cyc = frame_cycles(g)
         if cyc > target:
-            b = bottleneck(g)
+            b = slowest_layer(g)
             raise FoldingError(
                 f"--target-fps {target_fps:g} needs {target} cycles per frame at "
                 f"{board.clock_mhz:g} MHz, but layer '{b.name}' ({b.kind}) takes {cyc} even "
                 f"fully parallel (at most {clock / fastest:.1f} FPS)")
-        sd, res, bad = _fit_at(g, board, target)
-        if bad:
+        # the estimate is not monotone in the period: where the target's own period does not
+        # fit, a slightly faster one may (tried down to half the target's period)
+        period = target
+        while True:
+            f = _fit_at(g, board, period, sds=slowdowns(g))
+            if not f.over or period <= max(fastest, target // 2):
+                break
+            period = max(fastest, int(period / PERIOD_STEP))
+        if f.over:
             raise FoldingError(f"--target-fps {target_fps:g} does not fit {board.name}: "
-                               f"{'; '.join(bad)}. Lower the target, or use --max for the "
-                               "fastest design that fits")
-        return FoldingResult(frame_cycles(g), res, target, "target", sd)
-    # Fastest that fits: bisection on a geometric grid of periods, then the grid points
-    # just below its answer (the estimate is not monotone in the period).
+                               f"{'; '.join(f.over)} (FIFOs included). Lower the target, or "
+                               "use --max for the fastest design that fits")
+        return FoldingResult(frame_cycles(g), f.resources, target, "target", f.slowdown)
+    # Fastest that fits: bisection on a geometric grid of frame periods, then the grid points
+    # just below its answer (the estimate is not monotone in the period). The slowest grid
+    # point is 8x the fully folded period: the input pace can shrink the FIFOs further.
     grid = [fastest]
-    while grid[-1] < slowest:
-        grid.append(min(slowest, max(grid[-1] + 1, int(grid[-1] * PERIOD_STEP))))
-    fits = {}
+    while grid[-1] < 8 * slowest:
+        grid.append(max(grid[-1] + 1, int(grid[-1] * PERIOD_STEP)))
+    fits: dict[int, _Fit] = {}
 
-    def fit(i):
+    def fit(i: int) -> bool:
         if i not in fits:
-            sd, res, bad = _fit_at(g, board, grid[i])
-            fits[i] = (sd, res, bad)
-        return not fits[i][2]
+            fits[i] = _fit_at(g, board, grid[i])
+        return not fits[i].over
 
     if not fit(len(grid) - 1):
-        raise FoldingError(f"even fully folded, the design does not fit {board.name}: "
-                           f"{'; '.join(fits[len(grid) - 1][2])}")
+        raise FoldingError(f"even fully folded and fed at 1/8 of its rate, the design does "
+                           f"not fit {board.name}: {'; '.join(fits[len(grid) - 1].over)}")
     lo, hi = 0, len(grid) - 1
     while lo < hi:
         mid = (lo + hi) // 2
@@ -223,15 +289,13 @@ def choose_folding(g: HwGraph, board: Board, target_fps: float | None = None
         else:
             lo = mid + 1
     best = hi
-    for i in range(max(0, hi - 4), hi):
+    for i in range(max(0, hi - 3), hi):
         if fit(i):
             best = i
             break
     # what stops the next faster period: the first resource over budget there
-    if best == 0:
-        limit = "fully parallel"
-    else:
-        limit = "search grid" if fit(best - 1) else fits[best - 1][2][0].split()[0]
-    sd, res, _ = fits[best]
-    fold_to_cycles(g, grid[best], sd)
-    return FoldingResult(frame_cycles(g), res, None, limit, sd)
+    limit = "fully parallel" if best == 0 else (
+        "search grid" if fit(best - 1) else fits[best - 1].over[0].split()[0])
+    f = fits[best]
+    _try(g, board, f.period, f.target, f.slowdown, f.rom_lut_bits)
+    return FoldingResult(frame_cycles(g), f.resources, None, limit, f.slowdown)

@@ -28,6 +28,7 @@ from .hwparams import output_stage
 from .hwparams import signed_bits
 from .layers import layer_of
 from .layers.base import bitwidth
+from .layers.base import weight_rom
 from .stream_format import port_info
 from .stream_format import port_name
 
@@ -146,7 +147,7 @@ def emit_xnor_mvtu(node, g, name):
     wf, wtext = _weights_rom(node, 1, name)
     stage, mems = _output_stage(node, g, name)
     params = {"PE": node.attrs.get("pe", 1), "SIMD": node.attrs.get("simd", 1), "K": k,
-              "COUT": cout, "WEIGHT_FILE": wf, **stage}
+              "COUT": cout, "WEIGHT_FILE": wf, "ROM_STYLE": weight_rom(node, g, 1)[0], **stage}
     return "xnor_popcount_mvtu", params, {wf: wtext, **mems}
 
 
@@ -157,7 +158,8 @@ def emit_int_mvtu(node, g, name):
     params = {"PE": node.attrs.get("pe", 1), "SIMD": node.attrs.get("simd", 1), "K": k,
               "COUT": cout, "IN_BITS": bitwidth(g, node.inputs[0]),
               "IN_SIGNED": is_signed(g, node.inputs[0]),
-              "ACC_BITS": signed_bits(*accumulator_bounds(node, g)), "WEIGHT_FILE": wf, **stage}
+              "ACC_BITS": signed_bits(*accumulator_bounds(node, g)), "WEIGHT_FILE": wf,
+              "ROM_STYLE": weight_rom(node, g, 8)[0], **stage}
     return "int_mvtu", params, {wf: wtext, **mems}
 
 

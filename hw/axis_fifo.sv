@@ -7,7 +7,11 @@
 // the output register, so s_axis_tready (a flop) drops when DEPTH words are held.
 module axis_fifo #(
     parameter integer WIDTH = 8,
-    parameter integer DEPTH = 16                // words, >= 2
+    parameter integer DEPTH = 16,               // words, >= 2
+    // Memories of at most this many bits go to LUT-RAM, larger ones to block RAM: the rule of
+    // the flow's estimate (flow/layers/base.py, LUTRAM_MAX_BITS), made explicit so that Yosys
+    // and Vivado map the FIFO as the folding counted it.
+    parameter integer LUTRAM_MAX_BITS = 4096
 ) (
     input  logic             clk,
     input  logic             rst_n,
@@ -36,7 +40,6 @@ module axis_fifo #(
             localparam integer AW = $clog2(DEPTH);
             localparam integer CW = $clog2(DEPTH + 1);
 
-            logic [WIDTH-1:0] mem [0:DEPTH-1];
             logic [AW-1:0]    wr_addr, rd_addr;
             logic [CW-1:0]    count;            // words held: memory + output register
             logic             in_ready;         // registered count < DEPTH, low in reset
@@ -55,9 +58,20 @@ module axis_fifo #(
             endfunction
 
             // Memory and its read register: no reset, so it maps to block or distributed RAM.
-            always_ff @(posedge clk) begin
-                if (push)  mem[wr_addr] <= s_axis_tdata;
-                if (rd_en) out_data     <= mem[rd_addr];
+            if (WIDTH * DEPTH <= LUTRAM_MAX_BITS) begin : g_lutram
+                (* ram_style = "distributed" *)
+                logic [WIDTH-1:0] mem [0:DEPTH-1];
+                always_ff @(posedge clk) begin
+                    if (push)  mem[wr_addr] <= s_axis_tdata;
+                    if (rd_en) out_data     <= mem[rd_addr];
+                end
+            end else begin : g_bram
+                (* ram_style = "block" *)
+                logic [WIDTH-1:0] mem [0:DEPTH-1];
+                always_ff @(posedge clk) begin
+                    if (push)  mem[wr_addr] <= s_axis_tdata;
+                    if (rd_en) out_data     <= mem[rd_addr];
+                end
             end
 
             always_ff @(posedge clk) begin

@@ -21,7 +21,11 @@ module mvtu_sequencer #(
     parameter integer COUT        = 1,
     parameter integer IN_W        = 1,     // bits per input element
     parameter integer W_W         = 1,     // bits per weight
-    parameter         WEIGHT_FILE = ""
+    parameter         WEIGHT_FILE = "",
+    // Where the weight ROM goes, chosen by the flow (flow/layers/base.py, weight_rom): "block"
+    // RAM or "distributed" (LUTs). Yosys 0.23 cannot map a ROM to LUT-RAM, so for Yosys a
+    // distributed ROM is logic, which costs about the same LUTs (64 bits per LUT6).
+    parameter         ROM_STYLE   = "block"
 ) (
     input  logic                     clk,
     input  logic                     rst_n,
@@ -94,10 +98,26 @@ module mvtu_sequencer #(
     end
 
     // ---- stage 1: memories ------------------------------------------------------------------
-    logic [WV_W-1:0] wrom [0:NF*SF-1];
+    logic [WV_W-1:0] wrd;              // the weight word at waddr, registered into w1
     generate
-        if (WEIGHT_FILE != "") begin : g_init
-            initial $readmemh(WEIGHT_FILE, wrom);
+        if (ROM_STYLE == "distributed") begin : g_lut_rom
+`ifdef YOSYS
+            (* rom_style = "logic" *)
+`else
+            (* rom_style = "distributed" *)
+`endif
+            logic [WV_W-1:0] wrom [0:NF*SF-1];
+            if (WEIGHT_FILE != "") begin : g_init
+                initial $readmemh(WEIGHT_FILE, wrom);
+            end
+            assign wrd = wrom[waddr];
+        end else begin : g_block_rom
+            (* rom_style = "block" *)
+            logic [WV_W-1:0] wrom [0:NF*SF-1];
+            if (WEIGHT_FILE != "") begin : g_init
+                initial $readmemh(WEIGHT_FILE, wrom);
+            end
+            assign wrd = wrom[waddr];
         end
     endgenerate
 
@@ -112,7 +132,7 @@ module mvtu_sequencer #(
     logic [XV_W-1:0] in1, buf1;
     always_ff @(posedge clk) begin
         if (en) begin
-            w1       <= wrom[waddr];
+            w1       <= wrd;
             buf1     <= vbuf[sf];
             in1      <= in_tdata;
             first1   <= sf == '0;

@@ -79,7 +79,8 @@ def test_target_over_budget_says_what_does_not_fit(graph):
 
 def test_board_too_small_at_any_folding(graph):
     tiny_board = dataclasses.replace(get_board("pynq-z2"), bram36=4)
-    with pytest.raises(FoldingError, match=r"even fully folded, the design does not fit .*"
+    with pytest.raises(FoldingError, match=r"even fully folded and fed at 1/8 of its rate, the "
+                                           r"design does not fit .*"
                                            r"BRAM36"):
         choose_folding(graph, tiny_board)
 
@@ -109,3 +110,40 @@ def test_latency_folding_shortens_the_latency_and_the_skip_fifos(graph):
     assert frame_cycles(graph) <= T
     assert s_fast.latency < s_plain.latency
     assert sum(d_fast.values()) < sum(d_plain.values())
+
+
+def test_input_pace_trades_frame_rate_for_fifo_block_ram(graph):
+    from flow.fifo_depths import fifo_depths
+    from flow.folding import bottleneck
+
+    fold_to_cycles(graph, 20_000, None)
+    layers_period = frame_cycles(graph)
+    d_full, _ = fifo_depths(graph)
+    graph.meta["frame_period"] = 4 * layers_period      # feed one frame per 4 periods
+    d_paced, s = fifo_depths(graph)
+    assert frame_cycles(graph) == s.period == 4 * layers_period
+    assert sum(d_paced.values()) <= sum(d_full.values())
+    b = bottleneck(graph)
+    assert b["name"] == "input pace" and b["cycles"] == 4 * layers_period and "FIFOs" in b["note"]
+    fold_to_cycles(graph, 20_000, None)                  # folding again drops the pace
+    assert frame_cycles(graph) == layers_period
+
+
+def test_weight_roms_follow_the_folding_into_luts_or_block_ram(graph, tmp_path):
+    from flow.layers.base import weight_rom
+    from flow.rtlgen import write_rtl
+
+    fold_to_cycles(graph, 1 << 62)
+    mvtus = [n for n in graph.nodes if n.kind in ("xnor_mvtu", "int_mvtu")]
+    for limit in (0, 1 << 30):
+        graph.meta["rom_lut_bits"] = limit
+        styles = {weight_rom(n, graph, 1 if n.kind == "xnor_mvtu" else 8)[0] for n in mvtus}
+        assert styles == {"block" if limit == 0 else "distributed"}
+        lut = estimate(graph).lut
+        if limit == 0:
+            lut_block = lut
+    assert lut > lut_block            # the same weights in LUTs cost LUTs
+    write_rtl(graph, tmp_path / "rtl")
+    top = (tmp_path / "rtl" / "accelerator.sv").read_text()
+    assert top.count('.ROM_STYLE("distributed")') == len(mvtus)
+    graph.meta.pop("rom_lut_bits")

@@ -41,6 +41,33 @@ def memory(width: int, depth: int, banks: int = 1) -> Resources:
     return Resources(bram36=banks * halves / 2)
 
 
+# Weight ROMs of at most this many bits go to LUTs (distributed ROM), larger ones to block
+# RAM, unless the folding raised the limit for the graph (g.meta["rom_lut_bits"]) to trade
+# LUTs for block RAM. One ROM of PE*SIMD*bits-wide words per MVTU, as the RTL has.
+ROM_LUT_BITS = 4096
+
+
+def weight_rom(node, g, bits: int) -> tuple[str, int, int]:
+    """(style, width, depth) of an MVTU's weight ROM: style "distributed" or "block"."""
+    cout, k = node.arrays["weights"].shape
+    pe, simd = int(node.attrs.get("pe", 1)), int(node.attrs.get("simd", 1))
+    width, depth = pe * simd * bits, (cout // pe) * (k // simd)
+    limit = int(g.meta.get("rom_lut_bits", ROM_LUT_BITS))
+    return ("distributed" if width * depth <= limit else "block"), width, depth
+
+
+def rom_cost(style: str, width: int, depth: int) -> Resources:
+    """A ROM in LUTs: a LUT6 holds 64 words of one bit, MUXF7/F8 join four of them and a LUT
+    per four more beyond (Yosys: 64 x 512 bits in 551 LUT6s + 57 others); else block RAM."""
+    if style == "block":
+        return memory(width, depth) if width * depth > LUTRAM_MAX_BITS else \
+            Resources(bram36=0.5)
+    per_bit = math.ceil(depth / 64)
+    if per_bit > 4:
+        per_bit += math.ceil(per_bit / 4)
+    return Resources(lut=width * per_bit, ff=width)
+
+
 def comparators(bits: int, levels: int) -> int:
     """LUTs of a threshold unit with `levels` thresholds: a pipelined binary search does
     ceil(log2(levels + 1)) compares of `bits`-bit numbers (about bits/2 LUT6 each with carry)."""
@@ -124,7 +151,9 @@ class Layer:
     def estimate(self, node, g) -> Resources:
         bits = bitwidth(g, node.outputs[0])
         pe = self.fold(node, "pe")
-        return Resources(lut=40 + 2 * pe * bits, ff=60 + 2 * pe * bits)
+        # an output register and skid buffer per stream: Yosys found 29 LUTs / 19 FFs for an
+        # 8-bit add, 68 / 37 for a concat of hg-hpm-tiny
+        return Resources(lut=20 + 3 * pe * bits, ff=10 + 2 * pe * bits)
 
 
 class MatrixVectorUnit(Layer):

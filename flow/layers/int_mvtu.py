@@ -12,7 +12,8 @@ import numpy as np
 from .base import MatrixVectorUnit
 from .base import Resources
 from .base import bitwidth
-from .base import memory
+from .base import rom_cost
+from .base import weight_rom
 from .requant import apply_output_stage
 from .requant import output_stage_cost
 
@@ -37,6 +38,6 @@ class IntMVTU(MatrixVectorUnit):
         abits = bitwidth(g, node.inputs[0])
         acc = 32 if "thresholds" not in node.arrays and "rq_mul" not in node.arrays else 24
         lanes = Resources(lut=pe * (simd * 2 + acc), ff=pe * (acc + simd * 16), dsp=pe * simd)
-        weights = memory(simd * 8, (cout // pe) * (k // simd), pe)
+        weights = rom_cost(*weight_rom(node, g, 8))
         return (Resources(lut=200 + 4 * simd * abits, ff=300) + lanes + weights
                 + self.input_buffers(node, g, abits) + output_stage_cost(node, g, acc, pe, cout))
