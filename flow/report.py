@@ -59,12 +59,12 @@ def hardware_report(g: HwGraph, board: Board, synth: dict | None = None) -> dict
     res = estimate(g)
     util = {"lut": res.lut / board.lut, "ff": res.ff / board.ff,
             "bram36": res.bram36 / board.bram36, "dsp": res.dsp / board.dsp}
-    b = bottleneck(g)
+
     return {
         "cycles_per_frame": int(cycles),
         "fps_estimate": board.clock_mhz * 1e6 / cycles,
         "latency_cycles_estimate": schedule(g).latency,
-        "bottleneck": {"name": b.name, "op": b.kind, "cycles": int(cycles)},
+        "bottleneck": bottleneck(g),
         "resources": {**res.to_dict(), "source": "estimate",
                       "note": "analytical per-layer model (flow/layers/); not synthesized"},
         "utilization": {k: round(v, 4) for k, v in util.items()},
