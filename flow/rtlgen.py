@@ -147,7 +147,8 @@ def emit_xnor_mvtu(node, g, name):
     wf, wtext = _weights_rom(node, 1, name)
     stage, mems = _output_stage(node, g, name)
     params = {"PE": node.attrs.get("pe", 1), "SIMD": node.attrs.get("simd", 1), "K": k,
-              "COUT": cout, "WEIGHT_FILE": wf, "ROM_STYLE": weight_rom(node, g, 1)[0], **stage}
+              "COUT": cout, "WEIGHT_FILE": wf,
+              "LUT_ROM": int(weight_rom(node, g, 1)[0] == "distributed"), **stage}
     return "xnor_popcount_mvtu", params, {wf: wtext, **mems}
 
 
@@ -159,7 +160,7 @@ def emit_int_mvtu(node, g, name):
               "COUT": cout, "IN_BITS": bitwidth(g, node.inputs[0]),
               "IN_SIGNED": is_signed(g, node.inputs[0]),
               "ACC_BITS": signed_bits(*accumulator_bounds(node, g)), "WEIGHT_FILE": wf,
-              "ROM_STYLE": weight_rom(node, g, 8)[0], **stage}
+              "LUT_ROM": int(weight_rom(node, g, 8)[0] == "distributed"), **stage}
     return "int_mvtu", params, {wf: wtext, **mems}
 
 

@@ -22,10 +22,10 @@ module mvtu_sequencer #(
     parameter integer IN_W        = 1,     // bits per input element
     parameter integer W_W         = 1,     // bits per weight
     parameter         WEIGHT_FILE = "",
-    // Where the weight ROM goes, chosen by the flow (flow/layers/base.py, weight_rom): "block"
-    // RAM or "distributed" (LUTs). Yosys 0.23 cannot map a ROM to LUT-RAM, so for Yosys a
+    // Where the weight ROM goes, chosen by the flow (flow/layers/base.py, weight_rom): 0 block
+    // RAM, 1 LUTs (distributed). Yosys 0.23 cannot map a ROM to LUT-RAM, so for Yosys a
     // distributed ROM is logic, which costs about the same LUTs (64 bits per LUT6).
-    parameter         ROM_STYLE   = "block"
+    parameter integer LUT_ROM     = 0
 ) (
     input  logic                     clk,
     input  logic                     rst_n,
@@ -100,7 +100,7 @@ module mvtu_sequencer #(
     // ---- stage 1: memories ------------------------------------------------------------------
     logic [WV_W-1:0] wrd;              // the weight word at waddr, registered into w1
     generate
-        if (ROM_STYLE == "distributed") begin : g_lut_rom
+        if (LUT_ROM != 0) begin : g_lut_rom
 `ifdef YOSYS
             (* rom_style = "logic" *)
 `else

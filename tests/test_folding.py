@@ -145,5 +145,5 @@ def test_weight_roms_follow_the_folding_into_luts_or_block_ram(graph, tmp_path):
     assert lut > lut_block            # the same weights in LUTs cost LUTs
     write_rtl(graph, tmp_path / "rtl")
     top = (tmp_path / "rtl" / "accelerator.sv").read_text()
-    assert top.count('.ROM_STYLE("distributed")') == len(mvtus)
+    assert top.count(".LUT_ROM(1)") == len(mvtus)
     graph.meta.pop("rom_lut_bits")
