@@ -312,8 +312,10 @@ def print_table(results: list[dict]) -> None:
                             f"({r['resources']['estimate'].get(k, '-'):,g})"
                             if k in r['resources']['estimate']
                             else f"{r['resources']['synthesis'][k]:,g}"))
-    row("LUT utilisation (Yosys)", lambda r: pct(r["resources"]["utilization"]["lut"]))
-    row("BRAM utilisation (Yosys)", lambda r: pct(r["resources"]["utilization"]["bram36"]))
+    for k in ("lut", "bram36", "dsp"):
+        row(f"{k.upper()} utilisation",
+            lambda r, k=k: (f"{pct(r['resources']['utilization'][k])} "
+                            f"({r['resources']['utilization_source']})"))
     row("binary MACs/cycle used", lambda r: f"{r['lanes']['binary_macs_per_cycle']:,.0f}")
     row("lanes instantiated", lambda r: f"{r['lanes']['lanes_instantiated']:,}")
     row("LUT per lane (Yosys)", lambda r: f"{r['lanes']['lut_per_lane']['lut_per_lane']:.2f}")
