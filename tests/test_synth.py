@@ -99,6 +99,22 @@ def test_xnor_mvtu_figures_add_up(tmp_path):
     cmp = layer_comparison(g, r)
     assert [x["name"] for x in cmp["layers"]] == [n.name for n in g.nodes]
     assert cmp["kinds"]["xnor_mvtu"]["instances"] == len(g.nodes)
+    # the build's report sets Yosys' figures beside the estimates, per layer and in total
+    from flow.boards import get_board
+    from flow.folding import estimate
+    from flow.report import hardware_report
+
+    rep = hardware_report(g, get_board("pynq-z2"), r)
+    syn = rep["synthesis"]
+    assert syn["top"] == r["top"] and syn["estimate"] == estimate(g).to_dict()
+    assert syn["estimate_error"]["lut"] == pytest.approx(
+        (syn["estimate"]["lut"] - r["top"]["lut"]) / r["top"]["lut"])
+    assert syn["utilization"]["lut"] == pytest.approx(r["top"]["lut"] / 53200, abs=1e-4)
+    for layer in rep["layers"]:
+        inst = r["instances"][instance_name(g.node(layer["name"]))]
+        assert layer["synth"]["lut"] == inst["lut"] and layer["synth"]["dsp"] == inst["dsp"]
+        assert set(layer["synth_error"]) >= {"lut", "ff", "bram36", "dsp"}
+    assert "synthesis" not in hardware_report(g, get_board("pynq-z2"))
 
 
 def _memories_graph() -> HwGraph:
