@@ -1,24 +1,29 @@
 """Folding: PE/SIMD per layer, chosen from the board's resources and a target frame rate.
 
-The dataflow's frame period is the cycles of its slowest layer. For a target period T, every
-layer gets the least parallelism (PE x SIMD lanes) that meets its cycle budget, or up to twice
-that where it saves block RAM, so no layer is much faster than it needs to be.
+The frame period is the cycles of the slowest layer, or the input pace where that is slower.
+For a target period T, every layer gets the least parallelism (PE x SIMD lanes) that meets its
+cycle budget, or up to twice that where it is cheaper (fold_cost), so no layer is much faster
+than it needs to be.
 
 A layer's budget is T, except for latency: a layer of a low hourglass level, folded to take
 all of T for its few pixels, needs a large part of T before its first output row, and the
 levels above wait for it while their skip links fill. The FIFO depths that sustain the period
 then hold several frames (flow/fifo_depths.py), more block RAM than a small board has. So a
 layer with fewer output pixels than the layer with the most may emit its pixels at most
-`slowdown` times slower than that one: its budget is T * min(1, slowdown * pixels / most
-pixels). slowdown = None is the plain frame-rate folding. For each period the largest slowdown
-that fits is taken (the least parallelism); low-resolution layers are cheap to unfold.
+`slowdown` times slower than that one (fifo_depths.layer_budget). slowdown = None is the plain
+frame-rate folding. Two more knobs trade resources where block RAM is short: weight ROMs up to
+a larger size go to LUTs (g.meta["rom_lut_bits"], layers/base.weight_rom), and the input may
+be fed slower than the slowest layer's period (g.meta["frame_period"]): fewer frames in
+flight, shallower FIFOs.
 
 `--target-fps` folds for that period and refuses, naming the layer or the resource, what no
 folding reaches. `--max` (the default) finds the fastest period whose estimated LUT and BRAM
 stay within 85 % of the board and DSPs within 100 % (FIFOs included): the estimate is not
 monotone in the period (memories switch between LUTRAM and BRAM, FIFO depths change), so the
 periods are searched on a geometric grid by bisection and then the grid points just below the
-bisection's answer are tried too.
+bisection's answer are tried too. For each period the least parallel design that fits is
+taken: layers folded for the period before faster, the largest slowdown first, weights in
+block RAM first.
 """
 from __future__ import annotations
 
