@@ -35,10 +35,11 @@ def synthesis_report(g: HwGraph, board: Board, synth: dict, estimated: dict) -> 
 def hardware_report(g: HwGraph, board: Board, synth: dict | None = None) -> dict:
     """Cycles, frame rate and resources; `synth` (flow/synth.synthesize's result) adds the
     synthesized figures beside the estimates."""
+    res = estimate(g)
     out = {}
     per_layer = {}
     if synth is not None:
-        out["synthesis"], per_layer = synthesis_report(g, board, synth, estimate(g).to_dict())
+        out["synthesis"], per_layer = synthesis_report(g, board, synth, res.to_dict())
     layers = []
     for n in g.nodes:
         layer = layer_of(n)
@@ -56,7 +57,6 @@ def hardware_report(g: HwGraph, board: Board, synth: dict | None = None) -> dict
             rec["synth_error"] = per_layer[n.name]["error"]
         layers.append(rec)
     cycles = frame_cycles(g)
-    res = estimate(g)
     util = {"lut": res.lut / board.lut, "ff": res.ff / board.ff,
             "bram36": res.bram36 / board.bram36, "dsp": res.dsp / board.dsp}
 
