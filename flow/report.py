@@ -10,6 +10,8 @@ from .folding import frame_cycles
 from .hwgraph import HwGraph
 from .layers import layer_of
 from .layers.base import check_fold
+from .layers.width_converter import converters_cost
+from .layers.width_converter import width_conversions
 
 
 def synthesis_report(g: HwGraph, board: Board, synth: dict, estimated: dict) -> dict:
@@ -71,5 +73,9 @@ def hardware_report(g: HwGraph, board: Board, synth: dict | None = None) -> dict
         "utilization_budget": UTILIZATION_BUDGET,
         "layer_counts": g.count_kinds(),
         "layers": layers,
+        # not graph nodes, but in the totals above: rtlgen/hlsgen put one wherever a
+        # producer's beat width differs from its reader's
+        "width_converters": {"count": len(width_conversions(g)),
+                             **converters_cost(g).to_dict()},
         **out,
     }

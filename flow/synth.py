@@ -358,9 +358,11 @@ def synthesize(rtl_dir: Path, family: str, work_dir: Path,
 def layer_comparison(g, result: dict) -> dict:
     """Per graph node: the analytical estimate (flow/layers/) next to the synthesized figures
     of its instance `u_<node>`, and per layer kind their sums. Width converters are not graph
-    nodes (the estimate has no figure for them): they are summed under "width_converter"
-    with no estimate. Returns {"layers": [...], "kinds": {kind: {...}}}."""
+    nodes: they are summed under "width_converter", beside the estimate of all of them
+    (flow/layers/width_converter.py). Returns {"layers": [...], "kinds": {kind: {...}}}."""
     from .layers import layer_of
+    from .layers.width_converter import converters_cost
+    from .layers.width_converter import width_conversions
     from .rtlgen import instance_name
 
     layers, kinds = [], {}
@@ -381,6 +383,9 @@ def layer_comparison(g, result: dict) -> dict:
             k["estimate"][f] = k["estimate"].get(f, 0) + v
         for f in FIGURES:
             k["synth"][f] = k["synth"].get(f, 0) + syn[f]
+    if width_conversions(g):
+        kinds["width_converter"] = {"instances": 0, "estimate": converters_cost(g).to_dict(),
+                                    "synth": {}}
     for name, syn in result["instances"].items():
         if name in seen:
             continue

@@ -31,20 +31,33 @@ LUTRAM_MAX_BITS = 4096
 BRAM18_SHAPES = ((1, 16384), (2, 8192), (4, 4096), (9, 2048), (18, 1024), (36, 512))
 
 
-def memory(width: int, depth: int, banks: int = 1) -> Resources:
+def lutram_luts(width: int, depth: int) -> int:
+    """LUTs of a simple dual-port LUT-RAM as Yosys maps it on 7-series: RAM32M (4 LUTs, 32
+    words of 6 bits) up to 32 words, else RAM64M (4 LUTs, 64 words of 3 bits) per 64 words,
+    and a read mux over the 64-word chunks. Measured: a 456 x 8 FIFO takes 24 RAM64M."""
+    if depth <= 32:
+        return 4 * math.ceil(width / 6)
+    chunks = math.ceil(depth / 64)
+    return 4 * math.ceil(width / 3) * chunks + width * math.ceil((chunks - 1) / 3)
+
+
+def memory(width: int, depth: int, banks: int = 1,
+           lutram_max_bits: int = LUTRAM_MAX_BITS) -> Resources:
     """`banks` independent memories of `depth` words of `width` bits: BRAM or LUTRAM."""
     if width <= 0 or depth <= 0 or banks <= 0:
         return Resources()
-    if width * depth <= LUTRAM_MAX_BITS:
-        return Resources(lut=banks * math.ceil(width * depth / 64) + banks * width // 4)
+    if width * depth <= lutram_max_bits:
+        return Resources(lut=banks * lutram_luts(width, depth))
     halves = min(math.ceil(width / w) * math.ceil(depth / d) for w, d in BRAM18_SHAPES)
     return Resources(bram36=banks * halves / 2)
 
 
 # Weight ROMs of at most this many bits go to LUTs (distributed ROM), larger ones to block
-# RAM, unless the folding raised the limit for the graph (g.meta["rom_lut_bits"]) to trade
-# LUTs for block RAM. One ROM of PE*SIMD*bits-wide words per MVTU, as the RTL has.
+# RAM, unless the folding raised the limit for the graph (g.meta["rom_lut_bits"]) or placed
+# a layer's ROM itself (node attribute weight_rom) to trade LUTs for block RAM. One ROM of
+# PE*SIMD*bits-wide words per MVTU, as the RTL has.
 ROM_LUT_BITS = 4096
+ROM_STYLES = ("distributed", "block")
 
 
 def weight_rom(node, g, bits: int) -> tuple[str, int, int]:
@@ -52,6 +65,14 @@ def weight_rom(node, g, bits: int) -> tuple[str, int, int]:
     cout, k = node.arrays["weights"].shape
     pe, simd = int(node.attrs.get("pe", 1)), int(node.attrs.get("simd", 1))
     width, depth = pe * simd * bits, (cout // pe) * (k // simd)
+    placed = node.attrs.get("weight_rom")
+    if placed is not None:
+        if placed not in ROM_STYLES:
+            from ..hwgraph import GraphError
+
+            raise GraphError(f"node '{node.name}': weight_rom='{placed}' is not one of "
+                             f"{', '.join(ROM_STYLES)}")
+        return placed, width, depth
     limit = int(g.meta.get("rom_lut_bits", ROM_LUT_BITS))
     return ("distributed" if width * depth <= limit else "block"), width, depth
 
@@ -69,11 +90,16 @@ def rom_cost(style: str, width: int, depth: int) -> Resources:
 
 
 def comparators(bits: int, levels: int) -> int:
-    """LUTs of a threshold unit with `levels` thresholds: a pipelined binary search does
-    ceil(log2(levels + 1)) compares of `bits`-bit numbers (about bits/2 LUT6 each with carry)."""
+    """LUTs of one lane of a threshold unit (hw/threshold_unit.sv): all `levels` compares of
+    `bits`-bit numbers in parallel and a count of their results. One compare takes about
+    bits/2 LUTs beside its carry chain; with many levels the thresholds of a channel group
+    are constants to synthesis and the compares shrink: hg-hpm-z2's stem (255 levels on a
+    24-bit accumulator, 12 lanes) took 4,763 LUTs in all, about 1.35 per level and lane."""
     if levels <= 0:
         return 0
-    return math.ceil(math.log2(levels + 1)) * max(1, math.ceil(bits / 2) + 1)
+    if levels == 1:
+        return max(1, math.ceil(bits / 2) + 1)
+    return math.ceil(levels * bits / 18)
 
 
 def divisors(n: int) -> list[int]:
@@ -161,6 +187,7 @@ class MatrixVectorUnit(Layer):
     inputs per cycle, C_out * K multiply-accumulates per output pixel."""
 
     fold_params = ("pe", "simd")
+    weight_bits = 1
 
     def fold_space(self, node, g):
         cout, k = node.arrays["weights"].shape

@@ -27,6 +27,7 @@ def accumulator_range(weights: np.ndarray, lo: np.ndarray, hi: np.ndarray):
 
 class IntMVTU(MatrixVectorUnit):
     kind = "int_mvtu"
+    weight_bits = 8
 
     def execute(self, node, g, inputs):
         w = node.arrays["weights"].astype(np.int64)
@@ -38,6 +39,8 @@ class IntMVTU(MatrixVectorUnit):
         abits = bitwidth(g, node.inputs[0])
         acc = 32 if "thresholds" not in node.arrays and "rq_mul" not in node.arrays else 24
         lanes = Resources(lut=pe * (simd * 2 + acc), ff=pe * (acc + simd * 16), dsp=pe * simd)
-        weights = rom_cost(*weight_rom(node, g, 8))
-        return (Resources(lut=200 + 4 * simd * abits, ff=300) + lanes + weights
+        weights = rom_cost(*weight_rom(node, g, self.weight_bits))
+        # control and the input register: about 60 LUTs beside the lanes, weights and
+        # buffers of hg-hpm-z2's heatmap layer (392 in all)
+        return (Resources(lut=60 + simd * abits, ff=150) + lanes + weights
                 + self.input_buffers(node, g, abits) + output_stage_cost(node, g, acc, pe, cout))

@@ -62,6 +62,11 @@ class SlidingWindow(Layer):
         xin = g.tensors[node.inputs[0]]
         bits = bitwidth(g, node.inputs[0])
         w = xin.shape[1] + sum(int(v) for v in node.attrs["pad"][1::2])
-        # k lines of the padded input, SIMD channels per word
-        buf = memory(simd * bits, math.ceil((k * w * xin.channels) / simd))
-        return buf + Resources(lut=120 + 3 * simd * bits * k, ff=150 + 2 * simd * bits)
+        # k lines of the padded input, SIMD channels per word. The buffer has no ram_style:
+        # Yosys put those of more than 2,048 bits (2,376 and up) in block RAM and those of
+        # 1,728 and less in LUT-RAM on hg-hpm-z2.
+        buf = memory(simd * bits, math.ceil((k * w * xin.channels) / simd),
+                     lutram_max_bits=2048)
+        # control, counters and the window register: 150-180 LUTs on every z2 window
+        return buf + Resources(lut=150 + math.ceil(simd * bits * k / 2),
+                               ff=90 + 2 * simd * bits)

@@ -11,11 +11,13 @@ import math
 
 import numpy as np
 
+from .base import LUTRAM_MAX_BITS
 from .base import Layer
 from .base import Resources
 from .base import bitwidth
 from .base import comparators
 from .base import memory
+from .base import rom_cost
 
 
 def apply_thresholds(x: np.ndarray, T: np.ndarray, flip: np.ndarray, base: int) -> np.ndarray:
@@ -34,11 +36,18 @@ def thresholds_cost(node, g, acc_bits: int, pe: int, channels: int) -> Resources
     if T is None:
         return Resources()
     levels = T.shape[1]
-    # Binary search: stage s of the pipeline reads one of 2**s thresholds per channel, so a
-    # lane stores all `levels` thresholds of its channels, `acc_bits` wide.
-    mem = memory(acc_bits, math.ceil(channels / pe) * levels, pe)
+    # One ROM word per channel group holds every lane's `levels` thresholds (and the flip
+    # bit). A ROM of a few words is constants to synthesis, folded into the compares (the
+    # comparator fit includes it); else LUT-ROM or block RAM by size.
+    width, depth = pe * (levels * acc_bits + 1), math.ceil(channels / pe)
+    if levels > 1 and depth <= 4:
+        mem = Resources()
+    elif width * depth <= LUTRAM_MAX_BITS:
+        mem = rom_cost("distributed", width, depth)
+    else:
+        mem = memory(width, depth)
     return mem + Resources(lut=pe * comparators(acc_bits, levels),
-                           ff=pe * (acc_bits + 8) * math.ceil(math.log2(levels + 1)))
+                           ff=pe * (levels + 2 * acc_bits))
 
 
 class Thresholding(Layer):

@@ -47,6 +47,15 @@ def accumulator_bits(k: int) -> int:
     return max(1, math.ceil(math.log2(k + 1)))
 
 
+def popcount_luts(simd: int) -> int:
+    """LUTs of one lane's XNORs and popcount tree over `simd` bits (the XNOR absorbed). Yosys
+    gets worse than one LUT per bit as the tree grows: about 1 per bit at SIMD 12-18, 1.5 at
+    27, 2.6 at 54 on hg-hpm-z2; beyond the measured range the growth is taken as
+    logarithmic, as a compressor tree's is."""
+    per_bit = min(0.4 + 0.04 * simd, 1.2 + 0.3 * math.log2(max(simd, 1)))
+    return math.ceil(simd * per_bit)
+
+
 class XnorMVTU(MatrixVectorUnit):
     kind = "xnor_mvtu"
 
@@ -57,10 +66,8 @@ class XnorMVTU(MatrixVectorUnit):
         cout, k = node.arrays["weights"].shape
         pe, simd = self.fold(node, "pe"), self.fold(node, "simd")
         acc = accumulator_bits(k)
-        # Per lane: SIMD XNORs feeding a popcount compressor tree (about one LUT6 per input
-        # bit, the XNOR absorbed) and an accumulator.
-        lanes = Resources(lut=pe * (simd + 2 * acc), ff=pe * (acc + simd // 2))
-        weights = rom_cost(*weight_rom(node, g, 1))
+        lanes = Resources(lut=pe * (popcount_luts(simd) + 2 * acc), ff=pe * (acc + simd // 2))
+        weights = rom_cost(*weight_rom(node, g, self.weight_bits))
         # control: Yosys found 92 LUTs / 99 FFs in all for hg-hpm-tiny's smallest unit
         return (Resources(lut=60, ff=60) + lanes + weights + self.input_buffers(node, g, 1)
                 + output_stage_cost(node, g, acc, pe, cout))
