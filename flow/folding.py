@@ -20,8 +20,8 @@ flight, shallower FIFOs.
 folding reaches. `--max` (the default) finds the fastest period whose estimated LUT and BRAM
 stay within 85 % of the board and DSPs within 100 % (FIFOs included): the estimate is not
 monotone in the period (memories switch between LUTRAM and BRAM, FIFO depths change), so the
-periods are searched on a geometric grid by bisection and then the grid points just below the
-bisection's answer are tried too. For each period the least parallel design that fits is
+periods are searched on a geometric grid: every eighth point, then by bisection below the
+fastest of those that fits, then the grid points just below the bisection's answer. For each period the least parallel design that fits is
 taken: layers folded for the period before faster, the largest slowdown first, weights in
 block RAM first.
 """
@@ -39,8 +39,12 @@ from .fifo_depths import frame_period
 from .fifo_depths import layer_budget
 from .hwtransforms import stream_pe
 from .layers import layer_of
+from .layers.base import MatrixVectorUnit
 from .layers.base import bitwidth
+from .layers.base import rom_cost
+from .layers.base import weight_rom
 from .layers.fifo import fifo_resources
+from .layers.width_converter import converters_cost
 
 UTILIZATION_BUDGET = 0.85
 
@@ -95,9 +99,12 @@ def fold_to_cycles(g: HwGraph, target: int, slowdown: int | None = None,
     """Give every layer the least parallelism that meets its budget (or its most); among
     foldings with at most MAX_EXTRA_LANES times that parallelism, the cheapest
     (fold_cost). Records the slowdown in the graph (the FIFO analysis paces layers by it)
-    and drops any input pace set before: the frame period is the slowest layer's."""
+    and drops any input pace and weight ROM placement set before: the frame period is the
+    slowest layer's."""
     g.meta["slowdown"] = slowdown
     g.meta.pop("frame_period", None)
+    for node in g.nodes:   # placed for the old folding (place_weight_roms)
+        node.attrs.pop("weight_rom", None)
     for node in g.nodes:
         layer = layer_of(node)
         if not layer.fold_params:
@@ -119,16 +126,19 @@ def fold_to_cycles(g: HwGraph, target: int, slowdown: int | None = None,
             if lanes > MAX_EXTRA_LANES * least:
                 break
             node.attrs.update(c)
-            key = (fold_cost(layer.estimate(node, g), board), lanes)
+            # the converters in front of the node depend on its folding too
+            key = (fold_cost(layer.estimate(node, g) + converters_cost(g, [node]), board),
+                   lanes)
             if best_key is None or key < best_key:
                 best, best_key = c, key
         node.attrs.update(best)
 
 
 def estimate(g: HwGraph) -> Resources:
-    """All layers; and, while the graph has no FIFO layers yet, the FIFOs that the
-    deadlock analysis will insert at this folding (their size depends on it)."""
-    total = Resources()
+    """All layers and the width converters between them; and, while the graph has no FIFO
+    layers yet, the FIFOs that the deadlock analysis will insert at this folding (their
+    size depends on it)."""
+    total = converters_cost(g)
     for n in g.nodes:
         total = total + layer_of(n).estimate(n, g)
     if not any(n.kind == "fifo" for n in g.nodes):
@@ -201,15 +211,43 @@ def _share(res: Resources, board: Board) -> float:
                res.bram36 / (board.bram36 * UTILIZATION_BUDGET), res.dsp / board.dsp)
 
 
+def place_weight_roms(g: HwGraph, board: Board, res: Resources) -> Resources:
+    """Where block RAM is over budget, move weight ROMs from block RAM into LUTs one layer at
+    a time, the fewest LUTs per BRAM36 freed first, until it fits (node attribute
+    weight_rom; the RTL follows it). Returns the new estimate."""
+    budget = board.bram36 * UTILIZATION_BUDGET
+    if res.bram36 <= budget:
+        return res
+    moves = []
+    for n in g.nodes:
+        layer = layer_of(n)
+        if not isinstance(layer, MatrixVectorUnit):
+            continue
+        style, width, depth = weight_rom(n, g, layer.weight_bits)
+        block = rom_cost("block", width, depth)
+        if style != "block" or block.bram36 <= 0:
+            continue
+        luts = rom_cost("distributed", width, depth).lut - block.lut
+        moves.append((luts / block.bram36, n.name, n, block.bram36))
+    bram = res.bram36
+    for _, _, n, freed in sorted(moves, key=lambda m: m[:2]):
+        if bram <= budget:
+            break
+        n.attrs["weight_rom"] = "distributed"
+        bram -= freed
+    return estimate(g)
+
+
 def _try(g: HwGraph, board: Board, period: int, target: int, sd: int | None,
          rom_bits: int) -> _Fit:
     """Fold the layers for `target`, feed the input one frame per `period` (at least the
-    slowest layer's cycles) and estimate, FIFOs included; the graph stays so."""
+    slowest layer's cycles) and estimate, FIFOs included; where block RAM is short, move
+    weight ROMs into LUTs layer by layer. The graph stays so."""
     g.meta["rom_lut_bits"] = rom_bits
     fold_to_cycles(g, target, sd, board)
     if period > frame_cycles(g):
         g.meta["frame_period"] = period
-    res = estimate(g)
+    res = place_weight_roms(g, board, estimate(g))
     return _Fit(frame_cycles(g), target, sd, rom_bits, res, over_budget(res, board),
                 _share(res, board))
 
@@ -234,8 +272,10 @@ def _fit_at(g: HwGraph, board: Board, period: int, speedups=LAYER_SPEEDUPS,
     return closest
 
 
-# Periods tried by the search for the fastest design: a geometric grid this fine.
+# Periods tried by the search for the fastest design: a geometric grid this fine, sampled
+# every COARSE_STEP points (a factor of about 1.6) before the bisection.
 PERIOD_STEP = 1.06
+COARSE_STEP = 8
 
 
 def choose_folding(g: HwGraph, board: Board, target_fps: float | None = None
@@ -283,10 +323,14 @@ def choose_folding(g: HwGraph, board: Board, target_fps: float | None = None
             fits[i] = _fit_at(g, board, grid[i])
         return not fits[i].over
 
-    if not fit(len(grid) - 1):
+    # Not monotone at the slow end either (a fully folded design's narrow, deep memories
+    # and FIFOs can cost more than a faster one's): every COARSE_STEP-th grid point is tried,
+    # and the bisection runs below the fastest of them that fits.
+    coarse = [i for i in range(len(grid) - 1, -1, -COARSE_STEP) if fit(i)]
+    if not coarse:
         raise FoldingError(f"even fully folded and fed at 1/8 of its rate, the design does "
                            f"not fit {board.name}: {'; '.join(fits[len(grid) - 1].over)}")
-    lo, hi = 0, len(grid) - 1
+    lo, hi = max(0, min(coarse) - COARSE_STEP + 1), min(coarse)
     while lo < hi:
         mid = (lo + hi) // 2
         if fit(mid):
