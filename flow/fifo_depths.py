@@ -36,6 +36,7 @@ graph's meta "frame_period"): the FIFOs then hold fewer frames.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -134,10 +135,25 @@ def schedule(g: HwGraph) -> Schedule:
 JOIN_SKEW = 1
 
 
+# The schedule is a pixel-level model, and optimistic at a residual join (add): where its skip
+# FIFO holds just the schedule's occupancy, the join loses cycles that the schedule does not
+# see. On hg-hpm-z2 for pynq-z2 (slowest layer 802,816 cycles per frame) the design ran at
+# 1,057,626; found with sim/fullrate.py's stream probes and by simulating prefixes of the
+# graph, the first HPM block's residual add ran at its model again with 12 more pixels on its
+# skip FIFO (4 were not enough), and the whole design ran at exactly 802,816 with half an
+# image row more on every FIFO into an add (as with a whole row). FIFOs into concats needed
+# nothing more.
+MARGIN_ROWS = 0.5
+
+
 def fifo_depths(g: HwGraph) -> tuple[dict[str, int], Schedule]:
-    """Streams that need more than the implicit buffer, with their depth in pixels."""
+    """Streams that need more than the implicit buffer, with their depth in pixels: the
+    schedule's occupancy, and MARGIN_ROWS image rows more into an add."""
     s = schedule(g)
     depths = {k: v for k, v in s.occupancy.items() if v > IMPLICIT_DEPTH}
+    for k in depths:
+        if any(c.kind == "add" for c in g.consumers(k)):
+            depths[k] += math.ceil(MARGIN_ROWS * g.tensors[k].shape[1])
     for n in g.nodes:
         if len(n.inputs) > 1:
             for i in n.inputs:

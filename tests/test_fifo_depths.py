@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from flow.fifo_depths import IMPLICIT_DEPTH, fifo_depths, schedule
+from flow.fifo_depths import IMPLICIT_DEPTH, MARGIN_ROWS, fifo_depths, schedule
 from flow.hwgraph import HwGraph, HwNode, HwTensor
 from flow.layers import layer_of
 
@@ -126,7 +126,8 @@ def test_skip_fifo_holds_the_lower_branch_latency():
     g = hourglass_graph(size=16, levels=1)
     depths, _ = fifo_depths(g)
     skip = g.nodes[0].outputs[0]
-    assert 2 * 16 < depths[skip] <= 3 * 16
     s = schedule(g)
+    assert 2 * 16 < s.occupancy[skip] <= 3 * 16
+    assert depths[skip] == s.occupancy[skip] + math.ceil(MARGIN_ROWS * 16)   # and the margin
     assert s.latency >= s.period
     assert math.isfinite(float(np.max(s.available[g.outputs[0]])))
