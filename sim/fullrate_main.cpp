@@ -18,9 +18,16 @@
 // for 4 cycles, one idle cycle out of reset, then cycle 0 is the first cycle an input beat is on
 // offer; a beat taken at the rising edge that ends cycle c is recorded at cycle c.
 //
+//   probes <path>            (a bench built with probes) write stream statistics there
+//
 // The result file (text): "cycles N", "status ok|deadlock|error", "error <message>" if any,
 // then per output "port <name> <beats> <extra beats> <tlast errors>", the indices of the
 // tlast errors on one line, and one line "<cycle> <hex tdata>" per beat.
+//
+// Probes (FULLRATE_N_PROBES > 0, bind_probes in the header): every internal stream's tvalid
+// and tready, counted from the end of the first output frame (the pipeline full) to the end:
+// the probe file has "window <cycles>", then per stream "<wire> <beats> <stalled> <starved>",
+// stalled = valid but not ready (its consumer holds it up), starved = ready but not valid.
 #include <verilated.h>
 
 #include <cstdint>
@@ -82,6 +89,13 @@ struct OutPort {
     std::vector<std::size_t> tlast_errors;
 };
 
+struct Probe {
+    std::string name;
+    const CData* tvalid;
+    const CData* tready;
+    uint64_t beats = 0, stalled = 0, starved = 0;
+};
+
 }  // namespace
 
 #include "fullrate_ports.h"
@@ -90,7 +104,7 @@ namespace {
 
 struct Job {
     uint64_t watchdog = 100000, drain = 256;
-    std::string result;
+    std::string result, probes;
 };
 
 [[noreturn]] void die(const std::string& msg) {
@@ -113,6 +127,8 @@ Job read_job(const char* path, std::vector<InPort>& ins, std::vector<OutPort>& o
             s >> job.drain;
         } else if (key == "result") {
             s >> job.result;
+        } else if (key == "probes") {
+            s >> job.probes;
         } else if (key == "in" || key == "out") {
             bool in = key == "in";
             std::string name;
@@ -178,6 +194,10 @@ int main(int argc, char** argv) {
     Job job = read_job(argv[1], ins, outs);
     // the top's OR of every stream's handshake (made readable by fullrate.vlt)
     const CData& any_beat = top->rootp->accelerator__DOT__dbg_any_beat;
+    std::vector<Probe> probes(FULLRATE_N_PROBES);
+    bind_probes(top.get(), probes);
+    if (!job.probes.empty() && probes.empty()) die("probes asked of a bench built without them");
+    uint64_t window = 0;
 
     // Two evaluations per cycle: the falling edge together with the next cycle's inputs
     // (nothing in the design is sensitive to it), then the rising edge.
@@ -218,6 +238,15 @@ int main(int argc, char** argv) {
         fall();
         // sample the handshakes before the rising edge, which moves these beats
         bool moved = any_beat;
+        if (!probes.empty() && !outs.empty() && outs[0].cycles.size() >= outs[0].per_frame) {
+            ++window;
+            for (auto& q : probes) {
+                bool v = *q.tvalid, r = *q.tready;
+                q.beats += v && r;
+                q.stalled += v && !r;
+                q.starved += !v && r;
+            }
+        }
         for (std::size_t i = 0; i < ins.size(); ++i) {
             InPort& p = ins[i];
             if (*p.tvalid && *p.tready) {
@@ -259,6 +288,15 @@ int main(int argc, char** argv) {
         rise();
     }
     write_result(job, cycle, "ok", "", outs);
+    if (!job.probes.empty()) {
+        FILE* f = std::fopen(job.probes.c_str(), "w");
+        if (!f) die("cannot write " + job.probes);
+        std::fprintf(f, "window %llu\n", (unsigned long long)window);
+        for (auto& q : probes)
+            std::fprintf(f, "%s %llu %llu %llu\n", q.name.c_str(), (unsigned long long)q.beats,
+                         (unsigned long long)q.stalled, (unsigned long long)q.starved);
+        std::fclose(f);
+    }
     top->final();
     return 0;
 }

@@ -147,3 +147,29 @@ def test_network_speed(tiny):
           f"({tiny['fast_run']:.1f} s; compile {compiled})\n"
           f"  cocotb bench:        {cycles / tiny['slow_run']:,.0f} cycles/s "
           f"({tiny['slow_run']:.1f} s; compile or cache look-up {tiny['slow_compile']:.0f} s)")
+
+
+def test_stream_probes_name_the_layer_that_holds_the_stream_up(tmp_path):
+    """A skip-link graph whose conv is folded to one lane: the probes find it the limit (its
+    input waits for it, its output does not wait), and every stream moves a frame's beats per
+    frame period in the window counted."""
+    from flow.fifo_depths import fifo_depths
+    from sim.fullrate import stream_probes
+
+    g = skip_link_graph()
+    conv = next(n for n in g.nodes if n.name == "conv")
+    conv.attrs.update(pe=1, simd=1)
+    depths, _ = fifo_depths(g)
+    apply_all(g, [InsertFIFOs(depths)])
+    write_rtl(g, tmp_path / "rtl")
+    x = np.random.default_rng(2).integers(0, 2, (3, *g.tensors["x"].shape))
+    r = stream_probes(tmp_path / "rtl", {"x": x}, tag="probes")
+    assert r["layers"][0]["node"] == "conv"
+    assert r["layers"][0]["input_stalled"] > 0.5 and r["layers"][0]["output_stalled"] == 0
+    assert 0 < r["window"] and r["cycles_per_frame"] > 0
+    frames = r["window"] / r["cycles_per_frame"]          # about 2 frames are counted
+    for s in r["streams"].values():
+        assert s["beats"] + s["stalled"] + s["starved"] <= r["window"]
+    win = next(s for s in r["streams"].values() if s["consumer"] == "u_conv")
+    per_frame = g.tensors["win"].pixels * g.tensors["win"].channels     # 1 bit per beat
+    assert win["beats"] == pytest.approx(frames * per_frame, rel=0.1)
