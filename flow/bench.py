@@ -3,12 +3,14 @@ by synthesis against the estimate, XNOR-popcount lane utilisation against the pa
 limit, golden model speed against float PyTorch, and the build's wall time per step.
 
     python flow/bench.py --board pynq-z2 [--board zcu104 ...] [--model PRESET]
-                         [--target-fps FPS | --max] [--frames N] [--reuse]
+                         [--target-fps FPS | --max] [--frames N] [--reuse] [--probes]
 
 Each board is built with flow/build.py (the fast full-rate Verilator bench measures the
 cycles per frame, Yosys the resources; both are build steps), then measured here. Writes
 <build>/bench/bench.json and bench.png per build and prints one table for all of them.
-`--reuse` measures an existing complete build instead of building again.
+`--reuse` measures an existing complete build instead of building again. `--probes` adds the
+layers that hold the stream up, measured by the full-rate bench's stream probes (a layer whose
+input waits for it while its output does not wait: the measured bottleneck).
 
 The LUT-bound limit of a part (written down so it can be argued with): every usable LUT (85 %,
 the folding's budget) is spent on XNOR-popcount lanes, a lane does one binary MAC per cycle,
@@ -178,7 +180,29 @@ def build(board: str, model: str | None, fold_args: list[str], out: Path) -> Non
                          f"{out / 'report.json'}")
 
 
-def measure(out: Path, per_lane: dict, frames_torch: int) -> dict:
+def probe(out: Path, top: int = 5) -> dict:
+    """The layers that hold the stream up in the simulated design, from the full-rate bench's
+    stream probes (sim/fullrate.py, stream_probes) on 3 golden frames."""
+    import os
+
+    from flow.golden import images_to_stream
+    from sim.fullrate import stream_probes
+
+    vec = np.load(out / "golden" / "vectors.npz")
+    images = np.concatenate([vec["images"]] * 3)[:3]
+    g = HwGraph.load(out / "hw_graph.onnx")
+    from sim.harness import SimError
+
+    try:
+        r = stream_probes(out / "rtl", {g.inputs[0]: images_to_stream(images)}, tag="probes",
+                          cache=os.environ.get("BINHG_SIM_CACHE") or out / "sim")
+    except SimError as e:
+        raise BenchError(f"{out}: stream probes: {e}") from None
+    return {"cycles_per_frame": r["cycles_per_frame"], "window": r["window"],
+            "holding_up": r["layers"][:top], "source": "sim/fullrate.py stream_probes"}
+
+
+def measure(out: Path, per_lane: dict, frames_torch: int, probes: bool = False) -> dict:
     report_path = out / "report.json"
     if not report_path.is_file():
         raise BenchError(f"'{report_path}' is missing: build first (without --reuse)")
@@ -210,7 +234,10 @@ def measure(out: Path, per_lane: dict, frames_torch: int) -> dict:
         "golden_vs_torch": golden_vs_torch(g, frames_torch),
         "build_seconds": {s["name"]: s["seconds"] for s in report["steps"]},
         "build_wall_seconds": report["wall_seconds"],
+        "bottleneck_model": report["bottleneck"],
     }
+    if probes:
+        res["stream_probes"] = probe(out)
     (out / "bench").mkdir(exist_ok=True)
     from flow.runner import write_json
 
@@ -305,6 +332,11 @@ def print_table(results: list[dict]) -> None:
     row("cycles/frame estimate", lambda r: f"{r['cycles_per_frame']['estimate']:,}")
     row("estimate error", lambda r: f"{r['cycles_per_frame']['estimate_error']:+.1%}")
     row("FPS simulated", lambda r: f"{r['fps']['simulated']:.1f}")
+    row("slowest layer (model)", lambda r: f"{r['bottleneck_model']['name']} "
+        f"({r['bottleneck_model']['cycles']:,})")
+    row("holds the stream up (probes)", lambda r: ", ".join(
+        f"{h['node'] or h['instance']} {h['holdup']:.0%}"
+        for h in r["stream_probes"]["holding_up"][:2]))
     row("latency (cycles, 1st frame)", lambda r: f"{r['cycles_per_frame']['latency_simulated']:,}")
     for k in ("lut", "ff", "bram36", "dsp", "carry"):
         row(f"{k.upper()} Yosys (estimate)",
@@ -338,6 +370,9 @@ def main(argv=None) -> int:
     p.add_argument("--reuse", action="store_true", help="measure existing builds")
     p.add_argument("--no-synth", action="store_true",
                    help="build without Yosys (its figures are then missing from the bench)")
+    p.add_argument("--probes", action="store_true",
+                   help="also simulate with stream probes and name the layers that hold the "
+                        "stream up (a second Verilator compile)")
     p.add_argument("--output", default=str(ROOT / "build" / "bench"),
                    help="folder for the builds (one sub-folder per model and board)")
     a = p.parse_args(argv)
@@ -354,7 +389,7 @@ def main(argv=None) -> int:
             fam = "xc7" if board.family == "zynq-7000" else "xcup"
             if fam not in per_lane:
                 per_lane[fam] = lut_per_lane(fam)
-            results.append(measure(out, per_lane[fam], a.frames))
+            results.append(measure(out, per_lane[fam], a.frames, a.probes))
             print(f"wrote {out / 'bench' / 'bench.json'} and bench.png", flush=True)
     except (BenchError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -270,7 +270,8 @@ def stream_probes(rtl_dir: str | Path, feeds: dict[str, np.ndarray], *, tag: str
     stalled, starved}}, "layers": [...]}, the layers (instances) ranked by how much they
     hold up the stream: a layer that is itself the limit has its inputs stalled (data waits
     for it) while its outputs are not (nothing downstream waits for it to be taken), so the
-    rank is the largest input stall share minus the largest output stall share."""
+    rank is the input stall share minus the largest output stall share. A join's input
+    stalls while it waits for another input, so of several inputs the least stalled counts."""
     built = build_fullrate(rtl_dir, tag, cache, probes=True)
     with tempfile.TemporaryDirectory(prefix="probes-") as d:
         path = Path(d) / "probes.txt"
@@ -293,8 +294,8 @@ def stream_probes(rtl_dir: str | Path, feeds: dict[str, np.ndarray], *, tag: str
         if not ins:
             continue
         layers.append({"instance": inst["name"], "kind": inst["kind"], "node": inst["node"],
-                       "input_stalled": max(ins), "output_stalled": max(outs, default=0.0),
-                       "holdup": max(ins) - max(outs, default=0.0)})
+                       "input_stalled": min(ins), "output_stalled": max(outs, default=0.0),
+                       "holdup": min(ins) - max(outs, default=0.0)})
     layers.sort(key=lambda r: -r["holdup"])
     return {"window": window, "cycles_per_frame": res.cycles_per_frame(), "streams": streams,
             "layers": layers}
