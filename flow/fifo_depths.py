@@ -134,6 +134,26 @@ def schedule(g: HwGraph) -> Schedule:
 # one pixel deeper than its occupancy (measured: hg-unet-tiny deadlocks without it).
 JOIN_SKEW = 1
 
+# A concat reads its inputs one after another, a pixel of each in turn, where the schedule
+# reads them in lockstep. An input whose producer spreads a pixel over its whole pixel time (an
+# MVTU at PE 1 emits a channel every K/SIMD cycles) then takes that whole time on top of the
+# other inputs' beats: on zcu104, hg-hpm-z2's first concat (24 + 12 + 12 channels at PE 1,
+# 48 cycles per pixel) took 81. A pixel more on such an input lets its producer run ahead
+# while the concat reads the others; where the producer's time per pixel and the other
+# inputs' beats fit the period's time per pixel anyway, it is not needed (pynq-z2's z2 design).
+CONCAT_SKEW = 1
+
+
+def concat_skewed(g: HwGraph, node, tensor: str, period: int) -> bool:
+    """Whether concat `node` needs a pixel of slack on input `tensor` (CONCAT_SKEW)."""
+    lay = layer_of(node)
+    px = g.tensors[node.outputs[0]].pixels
+    others = sum(g.tensors[t].channels / lay.in_elems(node, g, j)
+                 for j, t in enumerate(node.inputs) if t != tensor)
+    p = g.producer(tensor)
+    spread = layer_of(p).cycles(p, g) / px if p is not None else 0
+    return others + spread > period / px
+
 
 # The schedule is a pixel-level model, and optimistic at a residual join (add): where its skip
 # FIFO holds just the schedule's occupancy, the join loses cycles that the schedule does not
@@ -148,7 +168,8 @@ MARGIN_ROWS = 0.5
 
 def fifo_depths(g: HwGraph) -> tuple[dict[str, int], Schedule]:
     """Streams that need more than the implicit buffer, with their depth in pixels: the
-    schedule's occupancy, and MARGIN_ROWS image rows more into an add."""
+    schedule's occupancy, MARGIN_ROWS image rows more into an add, a pixel more where a
+    concat would wait on a slow input or (from a channel slice) into any join."""
     s = schedule(g)
     depths = {k: v for k, v in s.occupancy.items() if v > IMPLICIT_DEPTH}
     for k in depths:
@@ -160,4 +181,6 @@ def fifo_depths(g: HwGraph) -> tuple[dict[str, int], Schedule]:
                 p = g.producer(i)
                 if p is not None and p.kind == "slice_channels":
                     depths[i] = max(depths.get(i, 0), s.occupancy.get(i, 0) + JOIN_SKEW)
+                if n.kind == "concat" and concat_skewed(g, n, i, s.period):
+                    depths[i] = max(depths.get(i, 0), s.occupancy.get(i, 0) + CONCAT_SKEW)
     return depths, s

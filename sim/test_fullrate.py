@@ -173,3 +173,53 @@ def test_stream_probes_name_the_layer_that_holds_the_stream_up(tmp_path):
     win = next(s for s in r["streams"].values() if s["consumer"] == "u_conv")
     per_frame = g.tensors["win"].pixels * g.tensors["win"].channels     # 1 bit per beat
     assert win["beats"] == pytest.approx(frames * per_frame, rel=0.1)
+
+
+def concat_of_a_trickling_conv() -> HwGraph:
+    """x -> duplicate -> concat(skip, 3x3 binary conv at PE 1): the conv emits a pixel's
+    channels one every K/SIMD cycles over its whole pixel time (the slowest layer), and the
+    concat reads its inputs in turn."""
+    rng = np.random.default_rng(3)
+    h, w, c, co = 8, 8, 32, 36             # conv: K = 288, SIMD 72, a channel every 4 cycles
+    g = HwGraph()
+    for name, shape in [("x", (h, w, c)), ("d0", (h, w, c)), ("d1", (h, w, c)),
+                        ("win", (h, w, 9 * c)), ("conv", (h, w, co)), ("y", (h, w, c + co))]:
+        g.add_tensor(HwTensor(name, shape, "BINARY"))
+    g.inputs, g.outputs = ["x"], ["y"]
+    g.add_node(HwNode("dup", "duplicate", ["x"], ["d0", "d1"], {"pe": 1}))
+    g.add_node(HwNode("window", "sliding_window", ["d1"], ["win"],
+                      {"kernel": 3, "stride": 1, "pad": [1, 1, 1, 1], "pad_code": 0,
+                       "simd": 8}))
+    g.add_node(HwNode("conv", "xnor_mvtu", ["win"], ["conv"], {"pe": 1, "simd": 72, "base": 0},
+                      {"weights": rng.integers(0, 2, (co, 9 * c)).astype(np.uint8),
+                       "thresholds": np.full((co, 1), 9 * c // 2, np.int64),
+                       "flip": np.zeros(co, np.int64)}))
+    g.add_node(HwNode("join", "concat", ["d0", "conv"], ["y"], {"pe": 1}))
+    g.topo_sort()
+    g.check()
+    return g
+
+
+def test_concat_of_a_trickling_conv_runs_at_its_slowest_layer(monkeypatch):
+    """flow/fifo_depths.py's CONCAT_SKEW: with a FIFO of its occupancy and a pixel more on the
+    conv's input the design runs at the conv's period; without it (the concat rule switched
+    off), the concat waits for the conv's whole pixel time on top of the skip's beats."""
+    import flow.fifo_depths as fd
+    from flow.folding import frame_cycles
+
+    x = np.random.default_rng(5).integers(0, 2, (3, 8, 8, 32))
+    periods = {}
+    for rule in (True, False):
+        if not rule:
+            monkeypatch.setattr(fd, "concat_skewed", lambda *a: False)
+        g = concat_of_a_trickling_conv()
+        period = frame_cycles(g)
+        depths, s = fd.fifo_depths(g)
+        assert ("conv" in depths) == rule
+        if rule:
+            assert depths["conv"] == s.occupancy["conv"] + fd.CONCAT_SKEW
+        apply_all(g, [InsertFIFOs(depths)])
+        r = simulate_fullrate(g, {"x": x}, tag=f"trickling-concat-{rule}")
+        assert_bit_exact(r, golden.execute(g, {"x": x}), "trickling concat")
+        periods[rule] = r.cycles_per_frame()
+    assert periods[True] <= 1.02 * period < 1.1 * period < periods[False]
