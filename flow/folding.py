@@ -11,10 +11,11 @@ levels above wait for it while their skip links fill. The FIFO depths that susta
 then hold several frames (flow/fifo_depths.py), more block RAM than a small board has. So a
 layer with fewer output pixels than the layer with the most may emit its pixels at most
 `slowdown` times slower than that one (fifo_depths.layer_budget). slowdown = None is the plain
-frame-rate folding. Two more knobs trade resources where block RAM is short: weight ROMs up to
-a larger size go to LUTs (g.meta["rom_lut_bits"], layers/base.weight_rom), and the input may
-be fed slower than the slowest layer's period (g.meta["frame_period"]): fewer frames in
-flight, shallower FIFOs.
+frame-rate folding. Two more knobs trade resources where block RAM is short: weight ROMs go to
+LUTs, layer by layer, the fewest LUTs per BRAM36 freed first (place_weight_roms, node
+attribute weight_rom; and if that is not enough, all ROMs up to a larger size:
+g.meta["rom_lut_bits"], layers/base.weight_rom), and the input may be fed slower than the
+slowest layer's period (g.meta["frame_period"]): fewer frames in flight, shallower FIFOs.
 
 `--target-fps` folds for that period and refuses, naming the layer or the resource, what no
 folding reaches. `--max` (the default) finds the fastest period whose estimated LUT and BRAM
@@ -167,9 +168,11 @@ def bottleneck(g: HwGraph) -> dict:
     period = frame_period(g)
     if period > cyc:
         return {"name": "input pace", "op": "fifo", "cycles": int(period),
-                "note": f"the slowest layer ('{n.name}', {n.kind}) takes {cyc} cycles, but "
-                        "FIFOs deep enough for that period do not fit the block RAM: the "
-                        "input is fed one frame per this many cycles (flow/folding.py)"}
+                "note": f"the slowest layer ('{n.name}', {n.kind}) takes {cyc} cycles; the "
+                        "folding chose to feed the input one frame per this many cycles, "
+                        "the period the FIFO depths are sized for (FIFOs for a faster pace "
+                        "did not fit, or it is the nearest point of the search's period "
+                        "grid; flow/folding.py)"}
     return {"name": n.name, "op": n.kind, "cycles": int(cyc)}
 
 
