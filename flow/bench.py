@@ -332,7 +332,7 @@ def print_table(results: list[dict]) -> None:
     row("cycles/frame estimate", lambda r: f"{r['cycles_per_frame']['estimate']:,}")
     row("estimate error", lambda r: f"{r['cycles_per_frame']['estimate_error']:+.1%}")
     row("FPS simulated", lambda r: f"{r['fps']['simulated']:.1f}")
-    row("slowest layer (model)", lambda r: f"{r['bottleneck_model']['name']} "
+    row("bottleneck (model)", lambda r: f"{r['bottleneck_model']['name']} "
         f"({r['bottleneck_model']['cycles']:,})")
     row("holds the stream up (probes)", lambda r: ", ".join(
         f"{h['node'] or h['instance']} {h['holdup']:.0%}"
