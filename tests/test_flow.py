@@ -203,7 +203,8 @@ def test_tiny_build_hw_graph_reproduces_its_golden_vectors(tiny_build):
     np.testing.assert_array_equal(got[name], vec[f"out_{name}"])
     report = json.loads((out / "report.json").read_text())
     fifos = [layer for layer in report["layers"] if layer["op"] == "fifo"]
-    assert fifos and all(f["depth"] > 2 for f in fifos)
+    # deeper than the implicit 2-beat buffer: skip links, or a concat input's pixel of slack
+    assert fifos and all(f["depth"] >= 2 for f in fifos) and max(f["depth"] for f in fifos) > 2
 
 
 def test_resume_from_fold_with_a_target(tiny_build):
