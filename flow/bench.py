@@ -187,12 +187,11 @@ def probe(out: Path, top: int = 5) -> dict:
 
     from flow.golden import images_to_stream
     from sim.fullrate import stream_probes
+    from sim.harness import SimError
 
     vec = np.load(out / "golden" / "vectors.npz")
     images = np.concatenate([vec["images"]] * 3)[:3]
     g = HwGraph.load(out / "hw_graph.onnx")
-    from sim.harness import SimError
-
     try:
         r = stream_probes(out / "rtl", {g.inputs[0]: images_to_stream(images)}, tag="probes",
                           cache=os.environ.get("BINHG_SIM_CACHE") or out / "sim")

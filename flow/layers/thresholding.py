@@ -16,7 +16,6 @@ from .base import Layer
 from .base import Resources
 from .base import bitwidth
 from .base import comparators
-from .base import memory
 from .base import rom_cost
 
 
@@ -42,10 +41,9 @@ def thresholds_cost(node, g, acc_bits: int, pe: int, channels: int) -> Resources
     width, depth = pe * (levels * acc_bits + 1), math.ceil(channels / pe)
     if levels > 1 and depth <= 4:
         mem = Resources()
-    elif width * depth <= LUTRAM_MAX_BITS:
-        mem = rom_cost("distributed", width, depth)
     else:
-        mem = memory(width, depth)
+        mem = rom_cost("distributed" if width * depth <= LUTRAM_MAX_BITS else "block",
+                       width, depth)
     return mem + Resources(lut=pe * comparators(acc_bits, levels),
                            ff=pe * (levels + 2 * acc_bits))
 
