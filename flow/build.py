@@ -118,7 +118,8 @@ def print_summary(console, report: dict) -> None:
             console.print(f"  note: {sim['note']}")
     console.print(f"estimated: LUT {r['lut']}/{b['lut']} ({u['lut']:.0%}), FF {r['ff']}/{b['ff']} "
                   f"({u['ff']:.0%}), BRAM36 {r['bram36']:g}/{b['bram36']} ({u['bram36']:.0%}), "
-                  f"DSP {r['dsp']}/{b['dsp']} ({u['dsp']:.0%})")
+                  + (f"URAM {r['uram']}/{b['uram']} ({u['uram']:.0%}), " if b["uram"] else "")
+                  + f"DSP {r['dsp']}/{b['dsp']} ({u['dsp']:.0%})")
     syn = report.get("synthesis")
     if syn:
         t, su, err = syn["top"], syn["utilization"], syn["estimate_error"]
@@ -126,7 +127,8 @@ def print_summary(console, report: dict) -> None:
             "Yosys:     " + ", ".join(
                 f"{k.upper()} {t[k]:g}/{b[k]} ({su[k]:.0%}, estimate {err[k]:+.0%})"
                 if err.get(k) is not None else f"{k.upper()} {t[k]:g}/{b[k]} ({su[k]:.0%})"
-                for k in ("lut", "ff", "bram36", "dsp")) + f", CARRY {t['carry']}")
+                for k in ("lut", "ff", "bram36", "uram", "dsp") if k != "uram" or b["uram"])
+            + f", CARRY {t['carry']}")
 
 
 def main(argv=None) -> int:

@@ -5,13 +5,20 @@
 // synchronous read into the output register (the BRAM/LUTRAM output latch), latency 2: a beat
 // written on one edge is read into the output register on the next. The word count includes
 // the output register, so s_axis_tready (a flop) drops when DEPTH words are held.
+//
+// ULTRA = 1 puts the memory in UltraRAM (ram_style "ultra"; the folding's choice,
+// flow/layers/fifo.py): DEPTH words of memory, read through READ_LATENCY pipeline registers
+// (the URAM's output register and the cascade pipeline Vivado builds from them) into a small
+// output queue, so it holds at least DEPTH words and still moves one beat per cycle.
 module axis_fifo #(
     parameter integer WIDTH = 8,
     parameter integer DEPTH = 16,               // words, >= 2
     // Memories of at most this many bits go to LUT-RAM, larger ones to block RAM: the rule of
     // the flow's estimate (flow/layers/base.py, LUTRAM_MAX_BITS), made explicit so that Yosys
     // and Vivado map the FIFO as the folding counted it.
-    parameter integer LUTRAM_MAX_BITS = 4096
+    parameter integer LUTRAM_MAX_BITS = 4096,
+    parameter integer ULTRA = 0,
+    parameter integer READ_LATENCY = 2          // ULTRA only: registers after the memory, >= 1
 ) (
     input  logic             clk,
     input  logic             rst_n,
@@ -36,6 +43,72 @@ module axis_fifo #(
                 .m_axis_tvalid(m_axis_tvalid),
                 .m_axis_tready(m_axis_tready)
             );
+        end else if (ULTRA != 0) begin : g_uram
+            localparam integer AW = $clog2(DEPTH);
+            localparam integer CW = $clog2(DEPTH + 1);
+            localparam integer L  = READ_LATENCY;
+            localparam integer QD = L + 2;      // with L reads in flight, one beat per cycle
+            localparam integer QW = $clog2(QD + 1);
+            localparam integer LW = $clog2(L + 1);
+
+            logic [AW-1:0]    wr_addr, rd_addr;
+            logic [CW-1:0]    stored;           // words in the memory, not yet read out
+            logic             in_ready;         // registered stored < DEPTH, low in reset
+            logic [L-1:0]     pipe_valid;
+            logic [QW-1:0]    q_free;
+            logic [LW-1:0]    in_flight;
+
+            function automatic [AW-1:0] next_addr(input [AW-1:0] a);
+                next_addr = (a == AW'(DEPTH - 1)) ? '0 : a + 1'b1;
+            endfunction
+
+            always_comb begin
+                in_flight = '0;
+                for (int i = 0; i < L; i++) in_flight = in_flight + LW'(pipe_valid[i]);
+            end
+
+            wire push = s_axis_tvalid && in_ready;
+            // read only when the queue will have room for this read and those in flight
+            wire rd_en = stored != '0 && QW'(q_free) > QW'(in_flight);
+            wire [CW-1:0] stored_d = stored + CW'(push) - CW'(rd_en);
+
+            // Memory and read pipeline: no reset, so they map to UltraRAM and its registers.
+            (* ram_style = "ultra" *)
+            logic [WIDTH-1:0] mem [0:DEPTH-1];
+            logic [L-1:0][WIDTH-1:0] pipe;      // packed: registers, never a memory
+            always_ff @(posedge clk) begin
+                if (push)  mem[wr_addr] <= s_axis_tdata;
+                if (rd_en) pipe[0]      <= mem[rd_addr];
+                for (int i = 1; i < L; i++) pipe[i] <= pipe[i - 1];
+            end
+
+            always_ff @(posedge clk) begin
+                if (!rst_n) begin
+                    wr_addr    <= '0;
+                    rd_addr    <= '0;
+                    stored     <= '0;
+                    in_ready   <= 1'b0;
+                    pipe_valid <= '0;
+                end else begin
+                    if (push)  wr_addr <= next_addr(wr_addr);
+                    if (rd_en) rd_addr <= next_addr(rd_addr);
+                    stored     <= stored_d;
+                    in_ready   <= stored_d != CW'(DEPTH);
+                    pipe_valid <= L'({pipe_valid, rd_en});
+                end
+            end
+
+            axis_output_queue #(.WIDTH(WIDTH), .DEPTH(QD)) u_oq (
+                .clk          (clk),
+                .rst_n        (rst_n),
+                .push         (pipe_valid[L-1]),
+                .push_data    (pipe[L-1]),
+                .free         (q_free),
+                .m_axis_tdata (m_axis_tdata),
+                .m_axis_tvalid(m_axis_tvalid),
+                .m_axis_tready(m_axis_tready)
+            );
+            assign s_axis_tready = in_ready;
         end else begin : g_mem
             localparam integer AW = $clog2(DEPTH);
             localparam integer CW = $clog2(DEPTH + 1);

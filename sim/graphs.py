@@ -105,7 +105,8 @@ def _fifo(b, j):
     pe = _pick(b.rng, divisors(c))
     x = b.inp(f"x{j}", (h, w, c), dt)
     y = b.out(f"y{j}", (h, w, c), dt)
-    b.node(f"fifo{j}", "fifo", [x], [y], {"depth": int(b.rng.integers(1, 6)), "pe": pe})
+    b.node(f"fifo{j}", "fifo", [x], [y], {"depth": int(b.rng.integers(1, 6)), "pe": pe,
+                                          "ram_style": _pick(b.rng, ["auto", "ultra"])})
 
 
 def _duplicate(b, j):

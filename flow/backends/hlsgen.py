@@ -27,6 +27,7 @@ from .hwparams import accumulator_bounds
 from .hwparams import output_stage
 from .hwparams import signed_bits
 from ..layers.base import bitwidth
+from ..layers.fifo import ram_style as fifo_ram_style
 from ..layers.width_converter import conversions_by_reader
 from ..layers.width_converter import stream_elems
 from .stream_format import port_info
@@ -246,6 +247,7 @@ class Stream:
     depth: int = DEFAULT_DEPTH
     producer: str = ""
     consumer: str = ""
+    impl: str = ""     # BIND_STORAGE implementation of a FIFO node's stream ("uram")
 
 
 def build_top(g: HwGraph) -> tuple[str, dict[str, str], set[str], dict]:
@@ -264,7 +266,8 @@ def build_top(g: HwGraph) -> tuple[str, dict[str, str], set[str], dict]:
         streams[s.name] = s
         return s
 
-    # the stream each tensor's producer writes; a FIFO's output is its input's stream, deeper
+    # the stream each tensor's producer writes; a FIFO's output is its input's stream (at the
+    # FIFO's word width), deeper
     prod: dict[str, Stream] = {}
     ports_in, ports_out = [], []
     for k, x in enumerate(g.inputs):
@@ -274,10 +277,6 @@ def build_top(g: HwGraph) -> tuple[str, dict[str, str], set[str], dict]:
         ports_in.append(port_info(g, prod[x].producer, x, elems))
     for node in g.nodes:
         if node.kind == "fifo":
-            s = prod[node.inputs[0]]
-            t = g.tensors[node.inputs[0]]
-            s.depth = max(s.depth, int(node.attrs["depth"]) * t.channels // s.elems)
-            prod[node.outputs[0]] = s
             continue
         for o in node.outputs:
             prod[o] = new_stream(o, stream_elems(g, o))
@@ -302,6 +301,12 @@ def build_top(g: HwGraph) -> tuple[str, dict[str, str], set[str], dict]:
 
     for node in g.nodes:
         if node.kind == "fifo":
+            s = reader_stream(node, 0)     # at the FIFO's word width
+            t = g.tensors[node.inputs[0]]
+            s.depth = max(s.depth, int(node.attrs["depth"]) * t.channels // s.elems)
+            if fifo_ram_style(node) == "ultra":
+                s.impl = "uram"
+            prod[node.outputs[0]] = s
             continue
         emit = EMITTERS.get(node.kind)
         if emit is None:
@@ -326,7 +331,8 @@ def build_top(g: HwGraph) -> tuple[str, dict[str, str], set[str], dict]:
                      [prod[x] for x in g.inputs], [prod[y] for y in g.outputs])
     manifest = {"top": TOP, "inputs": ports_in, "outputs": ports_out,
                 "streams": [{"name": s.name, "tensor": s.tensor, "width": s.width,
-                             "elems": s.elems, "depth": s.depth, "producer": s.producer,
+                             "elems": s.elems, "depth": s.depth, "impl": s.impl or "auto",
+                             "producer": s.producer,
                              "consumer": s.consumer} for s in streams.values()]}
     return text, params, headers, manifest
 
@@ -347,6 +353,8 @@ def _top_text(streams, calls, params, ports_in, ports_out, in_s, out_s) -> str:
     for s in streams.values():
         L += [f'    hls::stream<ap_uint<{s.width}>> {s.name}("{s.tensor}");',
               f"#pragma HLS STREAM variable={s.name} depth={s.depth}"]
+        if s.impl:
+            L.append(f"#pragma HLS BIND_STORAGE variable={s.name} type=fifo impl={s.impl}")
     L.append("")
     for p, s in zip(ports_in, in_s):
         L.append(f"    binhg::axis_in<{p['tdata_width']}, {s.width}, {p['beats_per_frame']}>"

@@ -30,6 +30,8 @@ from ..layers.base import bitwidth
 from ..layers.width_converter import conversions_by_reader
 from ..layers.width_converter import stream_elems
 from ..layers.base import weight_rom
+from ..layers.fifo import ram_style as fifo_ram_style
+from ..layers.fifo import uram_read_latency
 from .stream_format import port_info
 from .stream_format import port_name
 
@@ -241,8 +243,11 @@ def emit_duplicate(node, g, name):
 def emit_fifo(node, g, name):
     t = g.tensors[node.inputs[0]]
     pe = int(node.attrs.get("pe", 1))
-    words = int(node.attrs["depth"]) * (t.channels // pe)
-    return "axis_fifo", {"WIDTH": _width(g, node.inputs[0], pe), "DEPTH": max(2, words)}, {}
+    words = max(2, int(node.attrs["depth"]) * (t.channels // pe))
+    params = {"WIDTH": _width(g, node.inputs[0], pe), "DEPTH": words}
+    if fifo_ram_style(node) == "ultra":
+        params.update(ULTRA=1, READ_LATENCY=uram_read_latency(words))
+    return "axis_fifo", params, {}
 
 
 EMITTERS = {

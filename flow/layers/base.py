@@ -9,19 +9,21 @@ import numpy as np
 
 @dataclass
 class Resources:
-    """Estimated fabric use. bram36 counts 36 Kbit block RAMs (an 18 Kbit half is 0.5)."""
+    """Estimated fabric use. bram36 counts 36 Kbit block RAMs (an 18 Kbit half is 0.5),
+    uram 288 Kbit UltraRAMs (UltraScale+ only)."""
     lut: int = 0
     ff: int = 0
     bram36: float = 0.0
     dsp: int = 0
+    uram: int = 0
 
     def __add__(self, o: "Resources") -> "Resources":
         return Resources(self.lut + o.lut, self.ff + o.ff, self.bram36 + o.bram36,
-                         self.dsp + o.dsp)
+                         self.dsp + o.dsp, self.uram + o.uram)
 
     def to_dict(self) -> dict:
         return {"lut": int(self.lut), "ff": int(self.ff), "bram36": float(self.bram36),
-                "dsp": int(self.dsp)}
+                "dsp": int(self.dsp), "uram": int(self.uram)}
 
 
 # A memory smaller than this many bits goes to LUTRAM (64 bits per LUT), as synthesis does.
@@ -41,15 +43,39 @@ def lutram_luts(width: int, depth: int) -> int:
     return 4 * math.ceil(width / 3) * chunks + width * math.ceil((chunks - 1) / 3)
 
 
+# One UltraRAM (URAM288) of UltraScale+: 4096 words of 72 bits, one shape only (UG573: no
+# aspect ratios before Versal); deeper memories cascade blocks in depth, wider ones side by
+# side. Its contents cannot be initialised by the bitstream (they start at zero; Yosys 0.23's
+# memory library, xilinx/urams.txt, says `init zero`), so it holds RAMs (FIFOs, line
+# buffers), never a weight ROM.
+URAM_WIDTH, URAM_DEPTH = 72, 4096
+RAM_STYLES = ("auto", "ultra")
+
+
+def uram_blocks(width: int, depth: int) -> int:
+    """URAM288 blocks of a `depth` x `width` memory."""
+    if width <= 0 or depth <= 0:
+        return 0
+    return math.ceil(width / URAM_WIDTH) * math.ceil(depth / URAM_DEPTH)
+
+
+def block_ram(width: int, depth: int) -> float:
+    """BRAM36 of a `depth` x `width` memory, in 18 Kbit halves of the best shape."""
+    halves = min(math.ceil(width / w) * math.ceil(depth / d) for w, d in BRAM18_SHAPES)
+    return halves / 2
+
+
 def memory(width: int, depth: int, banks: int = 1,
-           lutram_max_bits: int = LUTRAM_MAX_BITS) -> Resources:
-    """`banks` independent memories of `depth` words of `width` bits: BRAM or LUTRAM."""
+           lutram_max_bits: int = LUTRAM_MAX_BITS, style: str = "auto") -> Resources:
+    """`banks` independent memories of `depth` words of `width` bits: LUTRAM up to
+    `lutram_max_bits`, else BRAM, as synthesis maps them; style "ultra": URAM288."""
     if width <= 0 or depth <= 0 or banks <= 0:
         return Resources()
+    if style == "ultra":
+        return Resources(uram=banks * uram_blocks(width, depth))
     if width * depth <= lutram_max_bits:
         return Resources(lut=banks * lutram_luts(width, depth))
-    halves = min(math.ceil(width / w) * math.ceil(depth / d) for w, d in BRAM18_SHAPES)
-    return Resources(bram36=banks * halves / 2)
+    return Resources(bram36=banks * block_ram(width, depth))
 
 
 # Weight ROMs of at most this many bits go to LUTs (distributed ROM), larger ones to block

@@ -1,19 +1,58 @@
 """A FIFO of `depth` pixels between two layers; identity on the data. Skip links get deep
-ones (computed by flow/planning/fifo_depths.py) so that the joins downstream cannot deadlock."""
+ones (computed by flow/planning/fifo_depths.py) so that the joins downstream cannot deadlock.
+
+Its memory is LUT-RAM or block RAM by size, or, where the folding placed it there (node
+attribute ram_style "ultra"), UltraRAM. A URAM288 is 72 bits wide whatever the stream, so a
+URAM FIFO stores words of as many elements as fill it best (`uram_word_elems`; its attribute
+pe), and the generators put width converters on both sides."""
 from __future__ import annotations
 
 import math
 
 from .base import Layer
+from .base import RAM_STYLES
+from .base import URAM_DEPTH
+from .base import URAM_WIDTH
 from .base import Resources
 from .base import bitwidth
+from .base import divisors
 from .base import memory
+from .base import uram_blocks
 
 
-def fifo_resources(bits: int, channels: int, pe: int, depth_pixels: int) -> Resources:
+def uram_word_elems(bits: int, channels: int, pe: int) -> int:
+    """Elements per word of a URAM FIFO on a stream of `pe` elements of `bits` per beat: the
+    stream's own beat where it fills a URAM word already, else the widest whole fraction of
+    a pixel that fits 72 bits (a multiple of pe where one fits as well: a cheaper converter)."""
+    if pe * bits >= URAM_WIDTH:
+        return pe
+    fits = [d for d in divisors(channels) if d * bits <= URAM_WIDTH]
+    best = max(fits)
+    multiples = [d for d in fits if d % pe == 0]
+    if multiples and max(multiples) * bits * 9 >= best * bits * 8:   # within 1/9 of the best
+        return max(multiples)
+    return best
+
+
+def uram_read_latency(words: int) -> int:
+    """Registers after a URAM FIFO's memory: its output register and one more per column of
+    8 cascaded blocks (Vivado's default UltraRAM column height, UG949), so the cascade can be
+    pipelined at the UltraScale+ boards' 200 MHz."""
+    return 1 + math.ceil(math.ceil(words / URAM_DEPTH) / 8)
+
+
+def fifo_resources(bits: int, channels: int, pe: int, depth_pixels: int,
+                   style: str = "auto") -> Resources:
     """A FIFO of `depth_pixels` pixels on a stream of `pe` values of `bits` per word."""
     width = bits * pe
     depth = depth_pixels * -(-channels // pe)
+    if style == "ultra":
+        lat = uram_read_latency(depth)
+        # pointers and flags as below, the read pipeline and its (lat + 2)-entry output
+        # queue in flip-flops, and the queue's read mux
+        return (memory(width, depth, style="ultra")
+                + Resources(lut=40 + width * math.ceil((lat + 2) / 4),
+                            ff=45 + (2 * lat + 2) * width))
     if depth <= 32:       # shift-register LUTs (SRL32)
         return Resources(lut=width, ff=width)
     mem = memory(width, depth)
@@ -22,9 +61,19 @@ def fifo_resources(bits: int, channels: int, pe: int, depth_pixels: int) -> Reso
     return mem + Resources(lut=40 + math.ceil(20 * math.sqrt(mem.bram36)), ff=45)
 
 
+def fifo_attrs(bits: int, channels: int, stream_pe: int, depth_pixels: int,
+               style: str = "auto") -> dict:
+    """The attributes of a FIFO node of `depth_pixels` on a stream of `stream_pe` elements
+    per beat, in memory `style` (RAM_STYLES)."""
+    if style not in RAM_STYLES:
+        raise ValueError(f"ram_style '{style}' is not one of {', '.join(RAM_STYLES)}")
+    pe = uram_word_elems(bits, channels, stream_pe) if style == "ultra" else stream_pe
+    return {"depth": int(depth_pixels), "pe": int(pe), "ram_style": style}
+
+
 class Fifo(Layer):
     kind = "fifo"
-    fold_params = ()     # its word width is its producer's: attribute pe, set on insertion
+    fold_params = ()     # its word width: attribute pe, set on insertion (fifo_attrs)
 
     def execute(self, node, g, inputs):
         return [inputs[0]]
@@ -35,4 +84,17 @@ class Fifo(Layer):
     def estimate(self, node, g):
         t = g.tensors[node.inputs[0]]
         return fifo_resources(bitwidth(g, node.inputs[0]), t.channels, self.fold(node, "pe"),
-                              int(node.attrs["depth"]))
+                              int(node.attrs["depth"]), ram_style(node))
+
+
+def ram_style(node) -> str:
+    """A FIFO node's memory style (attribute ram_style, default "auto"), checked."""
+    style = node.attrs.get("ram_style", "auto")
+    if style not in RAM_STYLES:
+        from ..hwgraph import GraphError
+
+        raise GraphError(f"node '{node.name}': ram_style='{style}' is not one of "
+                         f"{', '.join(RAM_STYLES)}")
+    return style
+
+

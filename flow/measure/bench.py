@@ -266,7 +266,7 @@ def plot(res: dict, report: dict, path: Path) -> None:
     # resources: estimate vs synthesis, as a fraction of the board
     a = ax[0][1]
     b = report["board_resources"]
-    keys = ["lut", "ff", "bram36", "dsp"]
+    keys = ["lut", "ff", "bram36", "dsp"] + (["uram"] if b.get("uram") else [])
     est = [report["resources"][k] / b[k] for k in keys]
     x = np.arange(len(keys))
     a.bar(x - 0.2, est, 0.4, label="estimate")
@@ -334,13 +334,13 @@ def print_table(results: list[dict]) -> None:
         f"{h['node'] or h['instance']} {h['holdup']:.0%}"
         for h in r["stream_probes"]["holding_up"][:2]))
     row("latency (cycles, 1st frame)", lambda r: f"{r['cycles_per_frame']['latency_simulated']:,}")
-    for k in ("lut", "ff", "bram36", "dsp", "carry"):
+    for k in ("lut", "ff", "bram36", "uram", "dsp", "carry"):
         row(f"{k.upper()} Yosys (estimate)",
             lambda r, k=k: (f"{r['resources']['synthesis'][k]:,g} "
                             f"({r['resources']['estimate'].get(k, '-'):,g})"
                             if k in r['resources']['estimate']
                             else f"{r['resources']['synthesis'][k]:,g}"))
-    for k in ("lut", "bram36", "dsp"):
+    for k in ("lut", "bram36", "uram", "dsp"):
         row(f"{k.upper()} utilisation",
             lambda r, k=k: (f"{pct(r['resources']['utilization'][k])} "
                             f"({r['resources']['utilization_source']})"))

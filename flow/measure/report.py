@@ -23,7 +23,8 @@ def synthesis_report(g: HwGraph, board: Board, synth: dict, estimated: dict) -> 
 
     cmp = layer_comparison(g, synth)
     top = synth["top"]
-    util = {k: top[k] / getattr(board, k) for k in ("lut", "ff", "bram36", "dsp")}
+    util = {k: top[k] / getattr(board, k) if getattr(board, k) else float(top[k] > 0)
+            for k in ("lut", "ff", "bram36", "uram", "dsp")}
     return {
         "top": top, "estimate": estimated, "estimate_error": compare(estimated, top),
         "utilization": {k: round(v, 4) for k, v in util.items()},
@@ -52,6 +53,7 @@ def hardware_report(g: HwGraph, board: Board, synth: dict | None = None) -> dict
                **est.to_dict()}
         if n.kind == "fifo":
             rec["depth"] = int(n.attrs["depth"])
+            rec["ram_style"] = n.attrs.get("ram_style", "auto")
         if "source" in n.attrs:
             rec["source"] = n.attrs["source"]
         if n.name in per_layer:
@@ -60,7 +62,8 @@ def hardware_report(g: HwGraph, board: Board, synth: dict | None = None) -> dict
         layers.append(rec)
     cycles = frame_cycles(g)
     util = {"lut": res.lut / board.lut, "ff": res.ff / board.ff,
-            "bram36": res.bram36 / board.bram36, "dsp": res.dsp / board.dsp}
+            "bram36": res.bram36 / board.bram36, "dsp": res.dsp / board.dsp,
+            "uram": res.uram / board.uram if board.uram else float(res.uram > 0)}
 
     return {
         "cycles_per_frame": int(cycles),

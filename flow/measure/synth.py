@@ -441,17 +441,18 @@ def main(argv=None) -> int:
         return 0
     cmp = layer_comparison(HwGraph.load(gpath), r)
     print(f"{'kind':16} {'n':>4} " + " ".join(f"{f + ' est/syn (err)':>26}"
-                                            for f in ("lut", "ff", "bram36", "dsp")))
+                                            for f in ("lut", "ff", "bram36", "uram", "dsp")))
     for kind, k in sorted(cmp["kinds"].items()):
         cells = []
-        for f in ("lut", "ff", "bram36", "dsp"):
+        for f in ("lut", "ff", "bram36", "uram", "dsp"):
             e = "-" if k["estimate"] is None else f"{k['estimate'][f]:g}"
             err = _pct(k["error"][f]) if k["error"] else "-"
             cells.append(f"{e + '/' + format(k['synth'][f], 'g') + ' (' + err + ')':>26}")
         print(f"{kind:16} {k['instances']:>4} " + " ".join(cells))
     t = r["top"]
     print(f"top: LUT {t['lut']} (of which LUTRAM/SRL {t['lutram']}), FF {t['ff']}, "
-          f"BRAM36 {t['bram36']:g}, DSP {t['dsp']}, CARRY {t['carry']}; {r['seconds']:.0f} s")
+          f"BRAM36 {t['bram36']:g}, URAM {t['uram']}, DSP {t['dsp']}, CARRY {t['carry']}; "
+          f"{r['seconds']:.0f} s")
     return 0
 
 

@@ -46,7 +46,12 @@ from ..hwgraph import HwNode
 from ..hwgraph import HwTensor
 from ..hwgraph import Transformation
 from ..layers import layer_of
+from ..layers.base import Resources
+from ..layers.base import bitwidth
+from ..layers.fifo import fifo_attrs
+from ..layers.fifo import fifo_resources
 from ..layers.width_converter import stream_elems
+from ..layers.width_converter import width_converter_cost
 
 # Every connection is a 2-deep handshake buffer (skid buffer) in the RTL anyway.
 IMPLICIT_DEPTH = 2
@@ -85,8 +90,11 @@ def frame_period(g: HwGraph) -> int:
                int(g.meta.get("frame_period", 0)))
 
 
-def _schedule(g: HwGraph, frames: int) -> Schedule:
-    period = frame_period(g)
+def _schedule(g: HwGraph, frames: int, ideal: bool = False) -> Schedule:
+    """`frames` frames back to back at the folding's pace; `ideal`: one frame through layers
+    that take no time at all, every pixel emitted as soon as its inputs have arrived (time
+    counted in input pixels), the least any folding can make the joins wait."""
+    period = frame_period(g) if not ideal else g.tensors[g.inputs[0]].pixels
     avail: dict[str, np.ndarray] = {}
     reads: dict[str, np.ndarray] = {}
     for name in g.inputs:
@@ -100,13 +108,13 @@ def _schedule(g: HwGraph, frames: int) -> Schedule:
         # folded for latency), and takes cycles / pixels per pixel once it has its input
         cycles = layer.cycles(node, g)
         pace = max(cycles, layer_budget(node, g, period, g.meta.get("slowdown")))
-        ii_in, ii_out = pace / in_px, pace / out_px
+        ii_in, ii_out = (pace / in_px, pace / out_px) if not ideal else (0.0, 0.0)
         # lockstep read of every input
         earliest = np.max([avail[i] for i in node.inputs], axis=0)
         r = _asap(earliest, ii_in)
         for i in node.inputs:
             reads[i] = r
-        latency = cycles / out_px
+        latency = cycles / out_px if not ideal else 0.0
         # frame f's output pixel j needs frame f's input pixels: dependencies shifted per frame
         deps = [(d[None, :] + in_px * np.arange(frames)[:, None]).ravel()
                 for d in layer.pixel_dependencies(node, g)]
@@ -115,9 +123,12 @@ def _schedule(g: HwGraph, frames: int) -> Schedule:
         for o in node.outputs:
             avail[o] = t
     occupancy = {}
+    # Ideal layers emit in bursts (a row of an upsampled branch at one instant); only what
+    # was produced strictly before a read waits because of the schedule, not the burst.
+    side = "left" if ideal else "right"
     for name, p in avail.items():
         if name in reads:
-            produced = np.searchsorted(p, reads[name], side="right")
+            produced = np.searchsorted(p, reads[name], side=side)
             occupancy[name] = int(np.max(produced - np.arange(p.size)))
     first = max(float(avail[o][g.tensors[o].pixels - 1]) for o in g.outputs)
     return Schedule(period, frames, avail, occupancy, int(np.ceil(first)))
@@ -190,8 +201,38 @@ def fifo_depths(g: HwGraph) -> tuple[dict[str, int], Schedule]:
     return depths, s
 
 
+def planned_fifo(g: HwGraph, stream: str, depth: int, style: str | None = None) -> dict:
+    """The attributes of the FIFO of `depth` pixels on `stream`: in memory `style`, by
+    default in UltraRAM where the folding placed it there (g.meta["uram_fifos"],
+    flow/planning/folding.py), else LUT-RAM or block RAM by size (flow/layers/fifo.py)."""
+    t = g.tensors[stream]
+    if style is None:
+        style = "ultra" if stream in g.meta.get("uram_fifos", ()) else "auto"
+    return fifo_attrs(bitwidth(g, stream), t.channels, stream_elems(g, stream), depth, style)
+
+
+def planned_fifo_cost(g: HwGraph, stream: str, attrs: dict) -> Resources:
+    """What a FIFO with `attrs` (planned_fifo) on `stream` of a graph without FIFO layers
+    costs: its own memory and logic, and the width converters its word width adds around it
+    (a URAM FIFO's wide words) instead of the one between producer and reader."""
+    t = g.tensors[stream]
+    bits, have, pe = bitwidth(g, stream), stream_elems(g, stream), int(attrs["pe"])
+    cost = fifo_resources(bits, t.channels, pe, int(attrs["depth"]), attrs["ram_style"])
+    if pe != have:
+        reader = g.consumers(stream)[0]
+        want = layer_of(reader).in_elems(reader, g, reader.inputs.index(stream))
+        cost = (cost + width_converter_cost(bits, have, pe) + width_converter_cost(bits, pe, want)
+                + _negated(width_converter_cost(bits, have, want)))
+    return cost
+
+
+def _negated(r: Resources) -> Resources:
+    return Resources(-r.lut, -r.ff, -r.bram36, -r.dsp, -r.uram)
+
+
 class InsertFIFOs(Transformation):
-    """A FIFO on every stream whose depth (in pixels) is given in `depths` {stream: depth}."""
+    """A FIFO on every stream whose depth (in pixels) is given in `depths` {stream: depth},
+    with the word width and memory of planned_fifo."""
 
     def __init__(self, depths: dict[str, int]):
         self.depths = dict(depths)
@@ -199,12 +240,12 @@ class InsertFIFOs(Transformation):
     def apply(self, g):
         for name, depth in sorted(self.depths.items()):
             t = g.tensors[name]
+            attrs = planned_fifo(g, name, depth)     # before the reader is rewired
             o = g.fresh_name(f"{name}_fifo")
             g.add_tensor(HwTensor(o, t.shape, t.dtype, t.lo, t.hi))
             for r in g.consumers(name):
                 r.inputs = [o if i == name else i for i in r.inputs]
-            g.add_node(HwNode(g.fresh_name(f"fifo_{name}"), "fifo", [name], [o],
-                              {"depth": int(depth), "pe": stream_elems(g, name)}))
+            g.add_node(HwNode(g.fresh_name(f"fifo_{name}"), "fifo", [name], [o], attrs))
         changed = bool(self.depths)
         self.depths = {}
         return changed

@@ -36,18 +36,20 @@ from ..boards import Board
 from ..hwgraph import HwGraph
 from ..layers import Resources
 from .fifo_depths import fifo_depths
+from .fit import UTILIZATION_BUDGET
+from .fit import FitError
+from .fit import check_memory
+from .fit import memory_bound
 from .fifo_depths import frame_period
 from .fifo_depths import layer_budget
-from ..layers.width_converter import stream_elems
+from .fifo_depths import planned_fifo
+from .fifo_depths import planned_fifo_cost
 from ..layers import layer_of
 from ..layers.base import MatrixVectorUnit
-from ..layers.base import bitwidth
 from ..layers.base import rom_cost
 from ..layers.base import weight_rom
-from ..layers.fifo import fifo_resources
 from ..layers.width_converter import converters_cost
 
-UTILIZATION_BUDGET = 0.85
 
 
 class FoldingError(ValueError):
@@ -104,6 +106,7 @@ def fold_to_cycles(g: HwGraph, target: int, slowdown: int | None = None,
     slowest layer's."""
     g.meta["slowdown"] = slowdown
     g.meta.pop("frame_period", None)
+    g.meta.pop("uram_fifos", None)   # placed for the old folding (place_fifos_in_uram)
     for node in g.nodes:   # placed for the old folding (place_weight_roms)
         node.attrs.pop("weight_rom", None)
     for node in g.nodes:
@@ -135,19 +138,18 @@ def fold_to_cycles(g: HwGraph, target: int, slowdown: int | None = None,
         node.attrs.update(best)
 
 
-def estimate(g: HwGraph) -> Resources:
+def estimate(g: HwGraph, depths: dict[str, int] | None = None) -> Resources:
     """All layers and the width converters between them; and, while the graph has no FIFO
     layers yet, the FIFOs that the deadlock analysis will insert at this folding (their
-    size depends on it)."""
+    size depends on it; `depths` if already computed for it), in the memories placed."""
     total = converters_cost(g)
     for n in g.nodes:
         total = total + layer_of(n).estimate(n, g)
     if not any(n.kind == "fifo" for n in g.nodes):
-        depths, _ = fifo_depths(g)
+        if depths is None:
+            depths, _ = fifo_depths(g)
         for name, depth in depths.items():
-            t = g.tensors[name]
-            total = total + fifo_resources(bitwidth(g, name), t.channels, stream_elems(g, name),
-                                           depth)
+            total = total + planned_fifo_cost(g, name, planned_fifo(g, name, depth))
     return total
 
 
@@ -180,6 +182,7 @@ def over_budget(res: Resources, board: Board) -> list[str]:
     out = []
     for what, used, avail, frac in (("LUT", res.lut, board.lut, UTILIZATION_BUDGET),
                                     ("BRAM36", res.bram36, board.bram36, UTILIZATION_BUDGET),
+                                    ("URAM", res.uram, board.uram, UTILIZATION_BUDGET),
                                     ("DSP", res.dsp, board.dsp, 1.0)):
         if used > avail * frac:
             out.append(f"{what} {used:g} > {frac:.0%} of {avail}")
@@ -210,11 +213,46 @@ class _Fit:
 
 
 def _share(res: Resources, board: Board) -> float:
+    uram = res.uram / (board.uram * UTILIZATION_BUDGET) if board.uram else \
+        (math.inf if res.uram else 0.0)
     return max(res.lut / (board.lut * UTILIZATION_BUDGET),
-               res.bram36 / (board.bram36 * UTILIZATION_BUDGET), res.dsp / board.dsp)
+               res.bram36 / (board.bram36 * UTILIZATION_BUDGET), res.dsp / board.dsp, uram)
 
 
-def place_weight_roms(g: HwGraph, board: Board, res: Resources) -> Resources:
+def place_fifos_in_uram(g: HwGraph, board: Board, res: Resources,
+                        depths: dict[str, int]) -> Resources:
+    """Where block RAM is over budget and the part has UltraRAM, move FIFOs (the skip links'
+    deep ones) from block RAM into UltraRAM one at a time, the most BRAM36 freed per URAM
+    first, while the URAMs stay within budget (g.meta["uram_fifos"]; InsertFIFOs gives the
+    FIFO node ram_style "ultra" and the RTL and HLS follow it). Weight ROMs stay out of
+    UltraRAM: its contents cannot be initialised by the bitstream. Returns the new
+    estimate."""
+    budget = board.bram36 * UTILIZATION_BUDGET
+    if res.bram36 <= budget or not board.uram:
+        return res
+    moves = []
+    for name, depth in depths.items():
+        auto = planned_fifo_cost(g, name, planned_fifo(g, name, depth, "auto"))
+        if auto.bram36 <= 0:
+            continue
+        ultra = planned_fifo_cost(g, name, planned_fifo(g, name, depth, "ultra"))
+        moves.append((-auto.bram36 / ultra.uram, name, auto, ultra))
+    placed = list(g.meta.get("uram_fifos", ()))
+    bram, uram = res.bram36, res.uram
+    for _, name, auto, ultra in sorted(moves):
+        if bram <= budget:
+            break
+        if uram + ultra.uram - auto.uram > board.uram * UTILIZATION_BUDGET:
+            continue
+        placed.append(name)
+        bram += ultra.bram36 - auto.bram36
+        uram += ultra.uram - auto.uram
+    g.meta["uram_fifos"] = placed
+    return estimate(g, depths)
+
+
+def place_weight_roms(g: HwGraph, board: Board, res: Resources,
+                      depths: dict[str, int] | None = None) -> Resources:
     """Where block RAM is over budget, move weight ROMs from block RAM into LUTs one layer at
     a time, the fewest LUTs per BRAM36 freed first, until it fits (node attribute
     weight_rom; the RTL follows it). Returns the new estimate."""
@@ -238,7 +276,7 @@ def place_weight_roms(g: HwGraph, board: Board, res: Resources) -> Resources:
             break
         n.attrs["weight_rom"] = "distributed"
         bram -= freed
-    return estimate(g)
+    return estimate(g, depths)
 
 
 def _try(g: HwGraph, board: Board, period: int, target: int, sd: int | None,
@@ -250,7 +288,9 @@ def _try(g: HwGraph, board: Board, period: int, target: int, sd: int | None,
     fold_to_cycles(g, target, sd, board)
     if period > frame_cycles(g):
         g.meta["frame_period"] = period
-    res = place_weight_roms(g, board, estimate(g))
+    depths, _ = fifo_depths(g)
+    res = place_fifos_in_uram(g, board, estimate(g, depths), depths)
+    res = place_weight_roms(g, board, res, depths)
     return _Fit(frame_cycles(g), target, sd, rom_bits, res, over_budget(res, board),
                 _share(res, board))
 
@@ -281,9 +321,13 @@ PERIOD_STEP = 1.06
 COARSE_STEP = 8
 
 
-def choose_folding(g: HwGraph, board: Board, target_fps: float | None = None
-                   ) -> FoldingResult:
+def choose_folding(g: HwGraph, board: Board, target_fps: float | None = None,
+                   what: str = "the network") -> FoldingResult:
     clock = board.clock_mhz * 1e6
+    try:   # in seconds: what no folding can fit is refused before the search
+        check_memory(memory_bound(g), board, what)
+    except FitError as e:
+        raise FoldingError(str(e)) from None
     fold_to_cycles(g, 1)
     fastest = frame_cycles(g)
     fold_to_cycles(g, 1 << 62)
