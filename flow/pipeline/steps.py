@@ -11,29 +11,26 @@ from .runner import Step
 from .runner import StepOutcome
 from .runner import progress
 
-# Weights stay on chip; leave headroom for line buffers, FIFOs and thresholds.
-ONCHIP_WEIGHT_BUDGET = 0.85
-
-
 def step_check_fit(ctx: BuildContext) -> StepOutcome:
-    """Refuse, before any long work, a network whose weights cannot fit the board's RAM."""
+    """Refuse, before any long work, a network whose weights cannot fit the board's block
+    RAM and LUTs (weights cannot live in UltraRAM; flow/planning/fit.py, the rule the fold
+    step applies again to the hardware graph with the skip FIFOs)."""
     from brevitas_models.summary import summarize
+    from ..planning.fit import FitError
+    from ..planning.fit import MemoryNeed
+    from ..planning.fit import capacity
+    from ..planning.fit import check_memory
 
     s = summarize(ctx.torch_model, ctx.cfg)
     weight_bits = s.binary_weight_bits + s.int8_weight_bits
-    budget = int(ctx.board.onchip_bits * ONCHIP_WEIGHT_BUDGET)
-    info = {"weight_bits": weight_bits, "onchip_budget_bits": budget,
-            "binary_macs_per_frame": s.binary_macs, "int8_macs_per_frame": s.int8_macs}
-    if weight_bits > budget:
-        raise BuildError(
-            f"model '{ctx.cfg.name}' does not fit board '{ctx.board.name}': its weights need "
-            f"{weight_bits / 2**20:.2f} Mibit but {ctx.board.part} has "
-            f"{ctx.board.onchip_bits / 2**20:.2f} Mibit of on-chip RAM "
-            f"({ONCHIP_WEIGHT_BUDGET:.0%} usable for weights = {budget / 2**20:.2f} Mibit). "
-            "Use a smaller preset (e.g. --model hg-hpm-z2), a bigger board "
-            "(--board zcu104), or fewer channels.")
-    return StepOutcome("done", f"{weight_bits / 2**20:.2f} of {budget / 2**20:.2f} Mibit "
-                       "on-chip weight budget", info)
+    try:
+        info = check_memory(MemoryNeed(weight_bits, 0, 0), ctx.board, f"model '{ctx.cfg.name}'")
+    except FitError as e:
+        raise BuildError(str(e)) from None
+    info.update(binary_macs_per_frame=s.binary_macs, int8_macs_per_frame=s.int8_macs)
+    budget = capacity(ctx.board).weights
+    return StepOutcome("done", f"weights {weight_bits / 2**20:.2f} Mibit of at most "
+                       f"{budget / 2**20:.2f} Mibit in block RAM and LUTs", info)
 
 
 def step_export_qonnx(ctx: BuildContext) -> StepOutcome:
@@ -99,7 +96,7 @@ def step_fold(ctx: BuildContext) -> StepOutcome:
     from ..planning.folding import choose_folding
 
     try:
-        r = choose_folding(ctx.model, ctx.board, ctx.target_fps)
+        r = choose_folding(ctx.model, ctx.board, ctx.target_fps, f"model '{ctx.cfg.name}'")
     except FoldingError as e:
         raise BuildError(str(e)) from None
     fps = ctx.board.clock_mhz * 1e6 / r.cycles_per_frame

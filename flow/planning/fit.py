@@ -1,0 +1,164 @@
+"""What must fit on chip, before any folding is searched: the one rule that `check_fit` (from
+the PyTorch model's weights, before the export) and `fold` (from the hardware graph, before
+the search) both apply, so that a network that cannot fit is refused in seconds, naming the
+figure that does not fit and what would make it fit.
+
+The memories of a design and where each may live:
+- weights (the MVTUs' ROMs): block RAM or LUTs (a LUT6 holds 64 bits of ROM). Not UltraRAM:
+  on UltraScale+ its contents cannot be initialised by the bitstream (Yosys 0.23 maps only
+  zero-initialised memories to URAM288: xilinx/urams.txt `init zero`), so weights there would
+  have to be written at run time, which the accelerator does not do.
+- FIFOs (the skip links): block RAM, UltraRAM or LUT-RAM.
+
+`memory_bound` is a lower bound on both from the hardware graph at any folding: the weights'
+bits, and the FIFOs that an ideal schedule needs (every layer taking no time, so a join waits
+only for the data its slower input depends on: a skip link must hold what arrives while the
+other branch waits for its first input; flow/planning/fifo_depths.py), and the LUTs that the
+layers need at their cheapest folding, which no design goes below. The budget is the
+folding's (85 % of every resource). A design over this bound cannot fit at any folding.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+from ..boards import Board
+from ..hwgraph import HwGraph
+from ..layers import layer_of
+from ..layers.base import MatrixVectorUnit
+from ..layers.base import bitwidth
+
+# The share of every resource a design may use (the folding's budget).
+UTILIZATION_BUDGET = 0.85
+BRAM36_BITS = 36 * 1024
+URAM_BITS = 288 * 1024
+LUT_ROM_BITS = 64          # bits of ROM (or RAM) in one LUT6, at best
+
+
+class FitError(ValueError):
+    """The network cannot fit the board at any folding; the message says which figure and
+    what would make it fit."""
+
+
+@dataclass
+class MemoryNeed:
+    weight_bits: int
+    fifo_bits: int                 # lower bound; 0 where unknown (check_fit)
+    logic_luts: int                # lower bound of the layers' LUTs; 0 where unknown
+    fifo_streams: dict[str, int] | None = None     # stream -> bits, the largest first
+
+
+@dataclass
+class Capacity:
+    bram_bits: float
+    uram_bits: float
+    lut_bits: float                # LUTs left after the logic, as ROM/RAM bits
+
+    @property
+    def weights(self) -> float:
+        """Where weights may live: block RAM and LUTs (not UltraRAM)."""
+        return self.bram_bits + self.lut_bits
+
+    @property
+    def total(self) -> float:
+        return self.bram_bits + self.uram_bits + self.lut_bits
+
+
+def capacity(board: Board, logic_luts: int = 0) -> Capacity:
+    b = UTILIZATION_BUDGET
+    return Capacity(b * board.bram36 * BRAM36_BITS, b * board.uram * URAM_BITS,
+                    max(0.0, b * board.lut - logic_luts) * LUT_ROM_BITS)
+
+
+def _mib(bits: float) -> str:
+    return f"{bits / 2**20:.2f} Mibit"
+
+
+def check_memory(need: MemoryNeed, board: Board, what: str) -> dict:
+    """Refuse (FitError) what cannot fit `board` at any folding; else the figures."""
+    cap = capacity(board, need.logic_luts)
+    b = UTILIZATION_BUDGET
+    luts = (f"LUTs as ROM ({b:.0%} of {board.lut:,} LUTs"
+            + (f" less the {need.logic_luts:,} the layers need at least" if need.logic_luts
+               else "") + f", 64 bits each: {_mib(cap.lut_bits)})")
+    info = {"weight_bits": int(need.weight_bits), "fifo_bits_lower_bound": int(need.fifo_bits),
+            "logic_luts_lower_bound": int(need.logic_luts),
+            "capacity_bits": {"bram": int(cap.bram_bits), "uram": int(cap.uram_bits),
+                              "lut": int(cap.lut_bits)}}
+    if need.weight_bits > cap.weights:
+        uram = (f"; its {board.uram} UltraRAMs ({_mib(cap.uram_bits)}) cannot hold weights: "
+                "UltraRAM is not initialised by the bitstream, weights there would have to be "
+                "loaded at run time, which this accelerator does not do" if board.uram else "")
+        raise FitError(
+            f"{what} does not fit board '{board.name}': its weights need "
+            f"{_mib(need.weight_bits)}, but {board.part} holds at most "
+            f"{_mib(cap.weights)} of weight ROMs: block RAM ({b:.0%} of {board.bram36} BRAM36 "
+            f"= {_mib(cap.bram_bits)}) and {luts}{uram}. Short by "
+            f"{_mib(need.weight_bits - cap.weights)}. Use fewer channels (weights grow with "
+            "their square), a smaller preset, or a board with more block RAM.")
+    if need.weight_bits + need.fifo_bits > cap.total:
+        top = ""
+        if need.fifo_streams:
+            big = list(need.fifo_streams.items())[:3]
+            top = " (the largest: " + ", ".join(f"'{k}' {_mib(v)}" for k, v in big) + ")"
+        short = need.weight_bits + need.fifo_bits - cap.total
+        raise FitError(
+            f"{what} does not fit board '{board.name}': its weights ({_mib(need.weight_bits)}) "
+            f"and the skip links' FIFOs (at least {_mib(need.fifo_bits)} at any folding"
+            f"{top}) need {_mib(need.weight_bits + need.fifo_bits)} on chip, but "
+            f"{board.part} holds at most {_mib(cap.total)}: block RAM "
+            f"{_mib(cap.bram_bits)}, UltraRAM {_mib(cap.uram_bits)} and {luts}. Short by "
+            f"{_mib(short)}. The skip FIFOs hold about a frame of every hourglass level: a "
+            "smaller input resolution or fewer channels shrinks them, or a board with more "
+            "on-chip RAM; buffering the skip links in DDR (not implemented) would take "
+            f"{need.fifo_bits / 8 / 2**20:.2f} MiB written and read back per frame.")
+    return info
+
+
+def weight_bits(g: HwGraph) -> int:
+    """Bits of every MVTU's weights (their ROMs hold exactly these)."""
+    return sum(int(n.arrays["weights"].size) * layer_of(n).weight_bits
+               for n in g.nodes if isinstance(layer_of(n), MatrixVectorUnit))
+
+
+def ideal_fifo_bits(g: HwGraph) -> dict[str, int]:
+    """Per stream that must buffer more than a handshake's worth: the bits an ideal schedule
+    holds on it (flow/planning/fifo_depths.py, _schedule(ideal=True)), the largest first."""
+    from .fifo_depths import IMPLICIT_DEPTH
+    from .fifo_depths import _schedule
+
+    s = _schedule(g, 1, ideal=True)
+    out = {}
+    for name, occ in s.occupancy.items():
+        if occ > IMPLICIT_DEPTH and name in g.tensors:
+            t = g.tensors[name]
+            out[name] = occ * t.channels * bitwidth(g, name)
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+def logic_luts(g: HwGraph) -> int:
+    """LUTs of the layers at each one's cheapest folding with its weights in block RAM: no
+    folding of the graph uses fewer (width converters and FIFOs come on top)."""
+    total = 0
+    for n in g.nodes:
+        layer = layer_of(n)
+        if n.kind == "fifo":
+            continue
+        saved = {k: n.attrs[k] for k in (*layer.fold_params, "weight_rom") if k in n.attrs}
+        space = layer.fold_space(n, g)
+        best = math.inf
+        if isinstance(layer, MatrixVectorUnit):
+            n.attrs["weight_rom"] = "block"
+        for vals in itertools.product(*(space[p] for p in layer.fold_params)):
+            n.attrs.update(zip(layer.fold_params, vals))
+            best = min(best, layer.estimate(n, g).lut)
+        n.attrs.pop("weight_rom", None)
+        n.attrs.update(saved)
+        total += 0 if best is math.inf else int(best)
+    return total
+
+
+def memory_bound(g: HwGraph) -> MemoryNeed:
+    fifos = ideal_fifo_bits(g)
+    return MemoryNeed(weight_bits(g), sum(fifos.values()), logic_luts(g), fifos)

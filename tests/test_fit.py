@@ -1,0 +1,91 @@
+"""flow/planning/fit.py: the memory a network needs at any folding, and the refusal that
+check_fit and fold share: fast, naming the figure that does not fit and what would."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from flow.boards import get_board
+from flow.hwgraph import HwNode
+from flow.hwgraph import HwTensor
+from flow.planning import folding
+from flow.planning.fifo_depths import fifo_depths
+from flow.planning.fit import FitError
+from flow.planning.fit import MemoryNeed
+from flow.planning.fit import capacity
+from flow.planning.fit import check_memory
+from flow.planning.fit import ideal_fifo_bits
+from flow.planning.fit import logic_luts
+from flow.planning.fit import memory_bound
+from flow.planning.folding import FoldingError
+from flow.planning.folding import choose_folding
+from flow.planning.folding import fold_to_cycles
+from test_fifo_depths import hourglass_graph
+
+
+@pytest.mark.parametrize("levels", [1, 2, 3])
+def test_ideal_fifos_are_a_lower_bound_at_every_folding(levels):
+    g = hourglass_graph(size=16, levels=levels)
+    ideal = ideal_fifo_bits(g)
+    assert ideal and set(ideal) <= set(g.tensors)
+    for period in (1, 3_000, 100_000, 1 << 40):
+        for sd in (None, 1):
+            fold_to_cycles(g, period, sd)
+            depths, _ = fifo_depths(g)
+            for name, bits in ideal.items():
+                assert depths[name] * 4 * 8 >= bits, (name, period, sd)
+
+
+def test_logic_floor_is_the_cheapest_folding_of_each_layer():
+    g = hourglass_graph(size=16, levels=2)
+    floor = logic_luts(g)
+    for period in (1, 1 << 40):
+        fold_to_cycles(g, period)
+        assert sum(folding.layer_of(n).estimate(n, g).lut for n in g.nodes) >= floor
+    assert all("weight_rom" not in n.attrs for n in g.nodes)   # left as found
+
+
+def test_weights_never_count_ultraram():
+    zcu = get_board("zcu104")
+    cap = capacity(zcu)
+    assert cap.weights == cap.bram_bits + cap.lut_bits < cap.total
+    with pytest.raises(FitError, match=r"weights need .*UltraRAMs .* cannot hold weights.*"
+                                       r"Short by [\d.]+ Mibit"):
+        check_memory(MemoryNeed(int(cap.weights) + 2**20, 0, 0), zcu, "model 'x'")
+    info = check_memory(MemoryNeed(int(cap.weights) - 1, 0, 0), zcu, "model 'x'")
+    assert info["capacity_bits"]["uram"] == int(cap.uram_bits)
+
+
+def test_fifos_over_the_board_are_refused_naming_them():
+    g = hourglass_graph(size=16, levels=2)
+    need = memory_bound(g)
+    assert need.fifo_bits == sum(need.fifo_streams.values()) > 0
+    small = dataclasses.replace(get_board("pynq-z2"), bram36=0, uram=0, lut=500)
+    with pytest.raises(FitError, match=r"skip links' FIFOs \(at least [\d.]+ Mibit at any "
+                                       r"folding \(the largest: 't1'.*Short by .*DDR"):
+        check_memory(need, small, "the network")
+
+
+def test_fold_refuses_before_the_search(monkeypatch):
+    g = hourglass_graph(size=16, levels=2)
+    small = dataclasses.replace(get_board("pynq-z2"), bram36=0, uram=0, lut=500)
+
+    def no_search(*a, **k):
+        raise AssertionError("the folding search ran")
+
+    monkeypatch.setattr(folding, "_fit_at", no_search)
+    with pytest.raises(FoldingError, match="does not fit board 'pynq-z2'"):
+        choose_folding(g, small)
+
+
+def test_weight_bits_of_the_mvtus():
+    g = hourglass_graph(size=8, levels=1)
+    rng = np.random.default_rng(0)
+    out = g.outputs[0]
+    g.add_tensor(HwTensor("h", (8, 8, 3), "UINT5"))
+    g.add_node(HwNode("mvtu", "xnor_mvtu", [out], ["h"], {"pe": 1, "simd": 1},
+                      {"weights": rng.integers(0, 2, size=(3, 4)).astype(np.uint8)}))
+    g.outputs = ["h"]
+    assert memory_bound(g).weight_bits == 12
