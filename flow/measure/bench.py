@@ -43,6 +43,27 @@ class BenchError(RuntimeError):
     pass
 
 
+# -- published figures to compare with -----------------------------------------------------
+
+# Frame rates of other accelerators for the same task on the same board, as published:
+# (model presets they compare with, board) -> what, FPS. Vitis AI's model zoo runs an 8-bit
+# stacked hourglass for MPII pose at 256 x 256 (hourglass-pe_mpii) on the ZCU104's DPU.
+REFERENCES = {
+    ("hg-hpm-paper", "zcu104"): {
+        "name": "Vitis AI hourglass-pe_mpii (8-bit, 256x256, DPU on ZCU104)",
+        "fps_single_thread": 18.6, "fps_multi_thread": 76.0},
+}
+
+
+def reference(model: str, board: str, fps: float) -> dict | None:
+    """The published figure to set beside `fps`, and the ratio, where there is one."""
+    ref = REFERENCES.get((model, board))
+    if ref is None:
+        return None
+    return {**ref, "ratio_to_single_thread": fps / ref["fps_single_thread"],
+            "ratio_to_multi_thread": fps / ref["fps_multi_thread"]}
+
+
 # -- golden model vs float PyTorch on the same layer ---------------------------------------
 
 def _largest_binary_conv(g: HwGraph):
@@ -231,6 +252,9 @@ def measure(out: Path, per_lane: dict, frames_torch: int, probes: bool = False) 
         "build_seconds": {s["name"]: s["seconds"] for s in report["steps"]},
         "build_wall_seconds": report["wall_seconds"],
         "bottleneck_model": report["bottleneck"],
+        "reference": reference(report["model"], report["board"],
+                               report["clock_mhz"] * 1e6 / cycles),
+        "fifo_levels": report.get("fifo_levels"),
     }
     if probes:
         res["stream_probes"] = probe(out)
@@ -328,6 +352,11 @@ def print_table(results: list[dict]) -> None:
     row("cycles/frame estimate", lambda r: f"{r['cycles_per_frame']['estimate']:,}")
     row("estimate error", lambda r: f"{r['cycles_per_frame']['estimate_error']:+.1%}")
     row("FPS simulated", lambda r: f"{r['fps']['simulated']:.1f}")
+    row("published reference (FPS)", lambda r: (
+        f"{r['reference']['name']}: {r['reference']['fps_single_thread']:g} (1 thread), "
+        f"{r['reference']['fps_multi_thread']:g} (multi)"))
+    row("ours / reference", lambda r: (f"{r['reference']['ratio_to_single_thread']:.1f}x, "
+                                       f"{r['reference']['ratio_to_multi_thread']:.1f}x"))
     row("bottleneck (model)", lambda r: f"{r['bottleneck_model']['name']} "
         f"({r['bottleneck_model']['cycles']:,})")
     row("holds the stream up (probes)", lambda r: ", ".join(

@@ -9,6 +9,7 @@ from ..planning.folding import estimate
 from ..planning.folding import frame_cycles
 from ..hwgraph import HwGraph
 from ..layers import layer_of
+from ..layers.base import bitwidth
 from ..layers.base import check_fold
 from ..layers.width_converter import converters_cost
 from ..layers.width_converter import width_conversions
@@ -33,6 +34,35 @@ def synthesis_report(g: HwGraph, board: Board, synth: dict, estimated: dict) -> 
         "options": synth["options"], "figures": list(FIGURES),
         "source": "Yosys synth_xilinx of rtl/ (flow/measure/synth.py), hierarchy kept",
     }, {r["name"]: r for r in cmp["layers"]}
+
+
+def fifo_levels(g: HwGraph) -> list[dict]:
+    """The FIFOs by resolution (an hourglass level each), largest first: how many, the bits
+    they hold and the memories they take, beside the least an ideal schedule holds there
+    (flow/planning/fit.py: what no folding goes below)."""
+    from ..planning.fit import ideal_fifo_bits
+
+    levels: dict[tuple, dict] = {}
+
+    def level(shape):
+        return levels.setdefault(tuple(shape[:2]), {
+            "shape": list(shape[:2]), "fifos": 0, "bits": 0, "ideal_bits": 0, "bram36": 0.0,
+            "uram": 0, "lut": 0, "deepest_pixels": 0})
+
+    for n in g.nodes:
+        if n.kind != "fifo":
+            continue
+        t = g.tensors[n.inputs[0]]
+        rec, res = level(t.shape), layer_of(n).estimate(n, g)
+        rec["fifos"] += 1
+        rec["bits"] += int(n.attrs["depth"]) * t.channels * bitwidth(g, n.inputs[0])
+        rec["bram36"] += res.bram36
+        rec["uram"] += res.uram
+        rec["lut"] += res.lut
+        rec["deepest_pixels"] = max(rec["deepest_pixels"], int(n.attrs["depth"]))
+    for name, bits in ideal_fifo_bits(g).items():
+        level(g.tensors[name].shape)["ideal_bits"] += bits
+    return sorted(levels.values(), key=lambda r: -r["bits"])
 
 
 def hardware_report(g: HwGraph, board: Board, synth: dict | None = None) -> dict:
@@ -75,6 +105,7 @@ def hardware_report(g: HwGraph, board: Board, synth: dict | None = None) -> dict
         "utilization": {k: round(v, 4) for k, v in util.items()},
         "utilization_budget": UTILIZATION_BUDGET,
         "layer_counts": g.count_kinds(),
+        "fifo_levels": fifo_levels(g),
         "layers": layers,
         # not graph nodes, but in the totals above: rtlgen/hlsgen put one wherever a
         # producer's beat width differs from its reader's

@@ -308,11 +308,26 @@ def _fit_at(g: HwGraph, board: Board, period: int, speedups=LAYER_SPEEDUPS,
                 f = _try(g, board, period, target, sd, rom_bits)
                 if not f.over and f.period <= period:
                     return f
+                if closest is None and _logic_over(g, board, f):
+                    return f     # the least parallel variant: every other one has more
                 closest = f if closest is None or f.worst < closest.worst else closest
         if not any(o.startswith("BRAM") for o in closest.over):
             break   # more weights in LUTs only helps where block RAM is short
     _try(g, board, closest.period, closest.target, closest.slowdown, closest.rom_lut_bits)
     return closest
+
+
+def _logic_over(g: HwGraph, board: Board, f: _Fit) -> bool:
+    """Whether the layers' own logic is over budget in the design `g` is folded as: DSPs, or
+    LUTs without the FIFOs and without weight ROMs in LUTs. The other variants of a period
+    (faster layers, latency folding, more ROMs in LUTs) only add lanes and ROM LUTs: none
+    can fit then, and the search need not try them."""
+    if any(o.startswith("DSP") for o in f.over):
+        return True
+    if any(n.attrs.get("weight_rom") == "distributed" for n in g.nodes):
+        return False
+    return (any(o.startswith("LUT") for o in f.over)
+            and estimate(g, depths={}).lut > board.lut * UTILIZATION_BUDGET)
 
 
 # Periods tried by the search for the fastest design: a geometric grid this fine, sampled
