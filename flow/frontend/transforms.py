@@ -113,62 +113,6 @@ class AbsorbClipIntoAdd(Transformation):
         return False
 
 
-def _sliced(t: HwTensor, name: str, start: int, stop: int) -> HwTensor:
-    """Channels [start, stop) of tensor `t`, as a new tensor `name`."""
-    lo = None if t.lo is None else np.broadcast_to(t.lo, (t.channels,))[start:stop].copy()
-    hi = None if t.hi is None else np.broadcast_to(t.hi, (t.channels,))[start:stop].copy()
-    return HwTensor(name, (t.shape[0], t.shape[1], stop - start), t.dtype, lo, hi)
-
-
-class DistributeAddOverConcat(Transformation):
-    """add(concat(a_0, .., a_k), x) -> concat(add(a_0, x[group 0]), .., add(a_k, x[group k])),
-    x's channel groups taken by channel slices: the same function (the saturating add works
-    channel by channel), less memory in the skip links.
-
-    An HPM block adds its input x to the concat of its three convs, whose outputs come one,
-    two and three image rows after x (each 3x3 conv needs the next row). As one add, x waits
-    three rows for the last conv and the first two convs' outputs wait two rows and one row in
-    front of the concat: 3 + 1 + 1/4 = 4.25 rows of C channels. Added group by group, each
-    group of x waits only for its own conv and the sums for the last: 3 rows of C channels,
-    the least (every output value exists from when x arrives, three rows before the block's
-    output)."""
-
-    def apply(self, g):
-        for n in g.nodes:
-            if n.kind != "add" or "out_min" not in n.attrs:
-                continue
-            cat = next((g.producer(i) for i in n.inputs
-                        if g.producer(i) is not None and g.producer(i).kind == "concat"), None)
-            if cat is None or len(cat.inputs) < 2 or cat.outputs[0] in g.outputs \
-                    or len(g.consumers(cat.outputs[0])) != 1:
-                continue
-            side = n.inputs.index(cat.outputs[0])
-            x = n.inputs[1 - side]
-            out = g.tensors[n.outputs[0]]
-            sums, start = [], 0
-            for k, a in enumerate(cat.inputs):
-                stop = start + g.tensors[a].channels
-                xs = g.add_tensor(_sliced(g.tensors[x], g.fresh_name(f"{x}_ch{start}"),
-                                          start, stop)).name
-                g.add_node(HwNode(g.fresh_name(f"slice_{xs}"), "slice_channels", [x], [xs],
-                                  {"start": start, "stop": stop}))
-                y = g.add_tensor(_sliced(out, g.fresh_name(f"{n.outputs[0]}_ch{start}"),
-                                         start, stop)).name
-                ins = [a, xs] if side == 0 else [xs, a]
-                g.add_node(HwNode(g.fresh_name(f"{n.name}_{k}"), "add", ins, [y],
-                                  {k2: v for k2, v in n.attrs.items()}))
-                sums.append(y)
-                start = stop
-            g.nodes.remove(n)
-            g.nodes.remove(cat)
-            del g.tensors[cat.outputs[0]]
-            g.add_node(HwNode(g.fresh_name(f"{cat.name}_sums"), "concat", sums, n.outputs,
-                              {k2: v for k2, v in cat.attrs.items()}))
-            g.topo_sort()
-            return True
-        return False
-
-
 class InsertDuplicateStreams(Transformation):
     """A stream read by several layers (skip links) gets a duplicate layer: in a streaming
     dataflow every stream has exactly one reader."""
