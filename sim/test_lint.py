@@ -1,5 +1,6 @@
 """The generated RTL is clean for both tools that read it: Verilator's -Wall lint and Yosys'
-synth_xilinx (7-series), for a random instance set of every layer kind."""
+synth_xilinx (7-series; UltraScale+ for FIFOs in UltraRAM), for a random instance set of every
+layer kind."""
 from __future__ import annotations
 
 import shutil
@@ -31,7 +32,10 @@ def test_verilator_lint_clean(kind, tmp_path):
 @pytest.mark.parametrize("kind", KINDS)
 def test_yosys_synth_xilinx(kind, tmp_path):
     rtl, sources = _rtl(kind, tmp_path)
-    script = f"read_verilog -sv {' '.join(sources)}; synth_xilinx -top {TOP} -family xc7; stat"
+    # 7-series, or UltraScale+ where a FIFO is in UltraRAM (only those parts have it)
+    ultra = any(n.attrs.get("ram_style") == "ultra" for n in random_graph(kind, seed=0)[0].nodes)
+    fam = "xcup" if ultra else "xc7"
+    script = f"read_verilog -sv {' '.join(sources)}; synth_xilinx -top {TOP} -family {fam}; stat"
     r = subprocess.run(["yosys", "-q", "-p", script], cwd=rtl, capture_output=True, text=True,
                        timeout=900)
     assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]

@@ -63,8 +63,9 @@ def test_fifos_over_the_board_are_refused_naming_them():
     need = memory_bound(g)
     assert need.fifo_bits == sum(need.fifo_streams.values()) > 0
     small = dataclasses.replace(get_board("pynq-z2"), bram36=0, uram=0, lut=500)
-    with pytest.raises(FitError, match=r"skip links' FIFOs \(at least [\d.]+ Mibit at any "
-                                       r"folding \(the largest: 't1'.*Short by .*DDR"):
+    with pytest.raises(FitError, match=r"skip links' FIFOs need at least [\d.]+ Kibit at any "
+                                       r"folding \(the largest: 't1'.*no UltraRAM.*Short by "
+                                       r"[\d.]+ Kibit.*DDR"):
         check_memory(need, small, "the network")
 
 
@@ -89,3 +90,15 @@ def test_weight_bits_of_the_mvtus():
                       {"weights": rng.integers(0, 2, size=(3, 4)).astype(np.uint8)}))
     g.outputs = ["h"]
     assert memory_bound(g).weight_bits == 12
+
+
+def test_ultraram_holds_the_fifos_in_whole_blocks():
+    g = hourglass_graph(size=16, levels=2)
+    need = memory_bound(g)
+    blocks = sum(need.fifo_urams.values())
+    assert blocks >= 1 and need.uram_held(blocks) == need.fifo_bits and need.uram_held(0) == 0
+    roomy = dataclasses.replace(get_board("zcu104"), bram36=0, lut=500,
+                                uram=-(-blocks * 100 // 85))
+    assert check_memory(need, roomy, "x")["fifo_bits_uram_holds"] == need.fifo_bits
+    with pytest.raises(FitError, match=r"1 UltraRAMs at 85% hold 0.0 Kibit"):
+        check_memory(need, dataclasses.replace(roomy, uram=1), "x")

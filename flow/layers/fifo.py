@@ -46,6 +46,8 @@ def fifo_resources(bits: int, channels: int, pe: int, depth_pixels: int,
     """A FIFO of `depth_pixels` pixels on a stream of `pe` values of `bits` per word."""
     width = bits * pe
     depth = depth_pixels * -(-channels // pe)
+    if depth <= 2:        # a skid buffer in any style (hw/axis_fifo.sv)
+        return Resources(lut=width, ff=width)
     if style == "ultra":
         lat = uram_read_latency(depth)
         # pointers and flags as below, the read pipeline and its (lat + 2)-entry output

@@ -72,13 +72,20 @@ def _asap(earliest: np.ndarray, ii: float) -> np.ndarray:
     return np.maximum.accumulate(earliest - steps) + steps
 
 
-def layer_budget(node, g: HwGraph, period: int, slowdown: int | None) -> int:
+def most_pixels(g: HwGraph) -> int:
+    """The most output pixels any layer has (latency folding's reference)."""
+    return max(g.tensors[n.outputs[0]].pixels for n in g.nodes)
+
+
+def layer_budget(node, g: HwGraph, period: int, slowdown: int | None,
+                 most: int | None = None) -> int:
     """Cycles a layer may take per frame at frame period `period`: the period, or, with
     latency folding (flow/planning/folding.py), period * min(1, slowdown * its pixels / the most
-    pixels any layer has)."""
+    pixels any layer has: `most`, most_pixels(g) if not given)."""
     if slowdown is None:
         return period
-    most = max(g.tensors[n.outputs[0]].pixels for n in g.nodes)
+    if most is None:
+        most = most_pixels(g)
     px = g.tensors[node.outputs[0]].pixels
     return max(1, min(period, period * slowdown * px // most))
 
@@ -97,6 +104,7 @@ def _schedule(g: HwGraph, frames: int, ideal: bool = False) -> Schedule:
     period = frame_period(g) if not ideal else g.tensors[g.inputs[0]].pixels
     avail: dict[str, np.ndarray] = {}
     reads: dict[str, np.ndarray] = {}
+    most = most_pixels(g)
     for name in g.inputs:
         px = g.tensors[name].pixels
         avail[name] = np.arange(frames * px) * (period / px)   # the DMA feeds at the frame rate
@@ -107,7 +115,7 @@ def _schedule(g: HwGraph, frames: int, ideal: bool = False) -> Schedule:
         # a layer keeps the pace of its budget (the period, or less for a layer of a low level
         # folded for latency), and takes cycles / pixels per pixel once it has its input
         cycles = layer.cycles(node, g)
-        pace = max(cycles, layer_budget(node, g, period, g.meta.get("slowdown")))
+        pace = max(cycles, layer_budget(node, g, period, g.meta.get("slowdown"), most))
         ii_in, ii_out = (pace / in_px, pace / out_px) if not ideal else (0.0, 0.0)
         # lockstep read of every input
         earliest = np.max([avail[i] for i in node.inputs], axis=0)

@@ -8,14 +8,16 @@ The memories of a design and where each may live:
   on UltraScale+ its contents cannot be initialised by the bitstream (Yosys 0.23 maps only
   zero-initialised memories to URAM288: xilinx/urams.txt `init zero`), so weights there would
   have to be written at run time, which the accelerator does not do.
-- FIFOs (the skip links): block RAM, UltraRAM or LUT-RAM.
+- FIFOs (the skip links): UltraRAM, block RAM or LUT-RAM.
 
-`memory_bound` is a lower bound on both from the hardware graph at any folding: the weights'
-bits, and the FIFOs that an ideal schedule needs (every layer taking no time, so a join waits
-only for the data its slower input depends on: a skip link must hold what arrives while the
-other branch waits for its first input; flow/planning/fifo_depths.py), and the LUTs that the
-layers need at their cheapest folding, which no design goes below. The budget is the
+`memory_bound` bounds what every design the folding can choose needs: the weights' bits; the
+FIFOs at the latency folding that needs the least of them (their depths in pixels depend on
+that ratio, not on the period: every layer keeps the pace of its budget,
+flow/planning/fifo_depths.py), and how many of them the UltraRAM can hold, each in whole
+URAM288 blocks; the LUTs the layers take at their cheapest folding. The budget is the
 folding's (85 % of every resource). A design over this bound cannot fit at any folding.
+The report also sets each level's FIFOs beside an ideal schedule's (`ideal_fifo_bits`: every
+layer taking no time), what no streaming schedule goes below.
 """
 from __future__ import annotations
 
@@ -47,6 +49,20 @@ class MemoryNeed:
     fifo_bits: int                 # lower bound; 0 where unknown (check_fit)
     logic_luts: int                # lower bound of the layers' LUTs; 0 where unknown
     fifo_streams: dict[str, int] | None = None     # stream -> bits, the largest first
+    fifo_urams: dict[str, int] | None = None       # stream -> URAM288 blocks it would take
+    slowdown: int | None = None    # the latency folding the FIFO bound is at
+
+    def uram_held(self, urams: int) -> int:
+        """FIFO bits that `urams` URAM288 blocks can hold: whole FIFOs, the most bits per
+        block first."""
+        held = 0
+        fifos = sorted(((b / max(1, self.fifo_urams[k]), b, self.fifo_urams[k])
+                        for k, b in (self.fifo_streams or {}).items()), reverse=True)
+        for _, bits, u in fifos:
+            if u <= urams:
+                urams -= u
+                held += bits
+        return held
 
 
 @dataclass
@@ -72,6 +88,8 @@ def capacity(board: Board, logic_luts: int = 0) -> Capacity:
 
 
 def _mib(bits: float) -> str:
+    if bits < 2**17:
+        return f"{bits / 2**10:.1f} Kibit"
     return f"{bits / 2**20:.2f} Mibit"
 
 
@@ -82,8 +100,10 @@ def check_memory(need: MemoryNeed, board: Board, what: str) -> dict:
     luts = (f"LUTs as ROM ({b:.0%} of {board.lut:,} LUTs"
             + (f" less the {need.logic_luts:,} the layers need at least" if need.logic_luts
                else "") + f", 64 bits each: {_mib(cap.lut_bits)})")
+    in_uram = need.uram_held(int(b * board.uram)) if need.fifo_bits else 0
+    rest = need.fifo_bits - in_uram
     info = {"weight_bits": int(need.weight_bits), "fifo_bits_lower_bound": int(need.fifo_bits),
-            "logic_luts_lower_bound": int(need.logic_luts),
+            "fifo_bits_uram_holds": int(in_uram), "logic_luts_lower_bound": int(need.logic_luts),
             "capacity_bits": {"bram": int(cap.bram_bits), "uram": int(cap.uram_bits),
                               "lut": int(cap.lut_bits)}}
     if need.weight_bits > cap.weights:
@@ -97,22 +117,23 @@ def check_memory(need: MemoryNeed, board: Board, what: str) -> dict:
             f"= {_mib(cap.bram_bits)}) and {luts}{uram}. Short by "
             f"{_mib(need.weight_bits - cap.weights)}. Use fewer channels (weights grow with "
             "their square), a smaller preset, or a board with more block RAM.")
-    if need.weight_bits + need.fifo_bits > cap.total:
+    if need.weight_bits + rest > cap.weights:
         top = ""
         if need.fifo_streams:
             big = list(need.fifo_streams.items())[:3]
             top = " (the largest: " + ", ".join(f"'{k}' {_mib(v)}" for k, v in big) + ")"
-        short = need.weight_bits + need.fifo_bits - cap.total
+        held = (f"; {board.uram} UltraRAMs at {b:.0%} hold {_mib(in_uram)} of them in whole "
+                "URAM288 blocks" if board.uram else "; the part has no UltraRAM")
+        short = need.weight_bits + rest - cap.weights
         raise FitError(
-            f"{what} does not fit board '{board.name}': its weights ({_mib(need.weight_bits)}) "
-            f"and the skip links' FIFOs (at least {_mib(need.fifo_bits)} at any folding"
-            f"{top}) need {_mib(need.weight_bits + need.fifo_bits)} on chip, but "
-            f"{board.part} holds at most {_mib(cap.total)}: block RAM "
-            f"{_mib(cap.bram_bits)}, UltraRAM {_mib(cap.uram_bits)} and {luts}. Short by "
-            f"{_mib(short)}. The skip FIFOs hold about a frame of every hourglass level: a "
-            "smaller input resolution or fewer channels shrinks them, or a board with more "
-            "on-chip RAM; buffering the skip links in DDR (not implemented) would take "
-            f"{need.fifo_bits / 8 / 2**20:.2f} MiB written and read back per frame.")
+            f"{what} does not fit board '{board.name}': the skip links' FIFOs need at least "
+            f"{_mib(need.fifo_bits)} at any folding{top}{held}. The other "
+            f"{_mib(rest)} and the weights ({_mib(need.weight_bits)}) need "
+            f"{_mib(need.weight_bits + rest)} of block RAM ({_mib(cap.bram_bits)}) and "
+            f"{luts}. Short by {_mib(short)}. The skip FIFOs hold about a frame of every "
+            "hourglass level: a smaller input resolution or fewer channels shrinks them, or a "
+            "board with more on-chip RAM; buffering the skip links in DDR (not implemented) "
+            f"would move {need.fifo_bits / 8 / 2**20:.2f} MiB per frame each way.")
     return info
 
 
@@ -159,6 +180,38 @@ def logic_luts(g: HwGraph) -> int:
     return total
 
 
+def scheduled_fifos(g: HwGraph) -> tuple[dict[str, int], int | None]:
+    """The FIFO depths (stream -> pixels) at the latency folding whose FIFOs hold the fewest
+    bits, and that ratio: the least any design of the folding search has. Depths do not
+    depend on the period, only on the ratio; they are taken with every layer fully
+    parallel, where the layers' own latency is the least. The graph's folding is restored."""
+    from .fifo_depths import fifo_depths
+    from .folding import fold_to_cycles
+    from .folding import slowdowns
+
+    saved = ([(n, dict(n.attrs)) for n in g.nodes], dict(g.meta))
+    best, best_bits = ({}, None), None
+    try:
+        for sd in slowdowns(g):
+            fold_to_cycles(g, 1, sd)
+            depths, _ = fifo_depths(g)
+            bits = sum(d * g.tensors[k].channels * bitwidth(g, k) for k, d in depths.items())
+            if best_bits is None or bits < best_bits:
+                best, best_bits = (depths, sd), bits
+    finally:
+        for n, attrs in saved[0]:
+            n.attrs = attrs
+        g.meta = saved[1]
+    return best
+
+
 def memory_bound(g: HwGraph) -> MemoryNeed:
-    fifos = ideal_fifo_bits(g)
-    return MemoryNeed(weight_bits(g), sum(fifos.values()), logic_luts(g), fifos)
+    from .fifo_depths import planned_fifo
+    from .fifo_depths import planned_fifo_cost
+
+    depths, sd = scheduled_fifos(g)
+    bits = {k: d * g.tensors[k].channels * bitwidth(g, k) for k, d in depths.items()}
+    urams = {k: planned_fifo_cost(g, k, planned_fifo(g, k, d, "ultra")).uram
+             for k, d in depths.items()}
+    bits = dict(sorted(bits.items(), key=lambda kv: -kv[1]))
+    return MemoryNeed(weight_bits(g), sum(bits.values()), logic_luts(g), bits, urams, sd)
