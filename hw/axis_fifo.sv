@@ -75,11 +75,11 @@ module axis_fifo #(
             // Memory and read pipeline: no reset, so they map to UltraRAM and its registers.
             (* ram_style = "ultra" *)
             logic [WIDTH-1:0] mem [0:DEPTH-1];
-            logic [L-1:0][WIDTH-1:0] pipe;      // packed: registers, never a memory
+            logic [L*WIDTH-1:0] pipe;           // stage i at [i*WIDTH +: WIDTH]: registers
             always_ff @(posedge clk) begin
                 if (push)  mem[wr_addr] <= s_axis_tdata;
-                if (rd_en) pipe[0]      <= mem[rd_addr];
-                for (int i = 1; i < L; i++) pipe[i] <= pipe[i - 1];
+                if (rd_en) pipe[0 +: WIDTH] <= mem[rd_addr];
+                for (int i = 1; i < L; i++) pipe[i*WIDTH +: WIDTH] <= pipe[(i-1)*WIDTH +: WIDTH];
             end
 
             always_ff @(posedge clk) begin
@@ -102,7 +102,7 @@ module axis_fifo #(
                 .clk          (clk),
                 .rst_n        (rst_n),
                 .push         (pipe_valid[L-1]),
-                .push_data    (pipe[L-1]),
+                .push_data    (pipe[(L-1)*WIDTH +: WIDTH]),
                 .free         (q_free),
                 .m_axis_tdata (m_axis_tdata),
                 .m_axis_tvalid(m_axis_tvalid),

@@ -6,6 +6,7 @@ and is skipped, saying why, where Yosys cannot run."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 
@@ -173,6 +174,83 @@ def test_ultrascale_primitives(tmp_path):
     # UltraScale's 8-LUT distributed RAM: two RAM32M16 (14 bits each) for 16 bits
     assert mid["cells"].get("RAM32M16") == 2 and mid["lutram"] == 16
     assert r["top"]["bram36"] == 3.0 and r["top"]["carry"] > 0
+
+
+def _uram_graph() -> HwGraph:
+    """FIFOs that the folding would put in UltraRAM (ram_style "ultra"): 3 x 4096 + 1 words of
+    64 bits, 2048 words of 96 bits, and a shallow one that stays a skid buffer."""
+    g = HwGraph()
+    for name, shape, pe, depth_px in (("tall", (1, 1, 8 * (3 * 4096 + 1)), 8, 1),
+                                      ("wide", (16, 16, 96), 12, 8),
+                                      ("skid", (4, 4, 8), 8, 2)):
+        g.add_tensor(HwTensor(f"{name}_in", shape, "INT8"))
+        g.add_tensor(HwTensor(f"{name}_out", shape, "INT8"))
+        g.inputs.append(f"{name}_in")
+        g.outputs.append(f"{name}_out")
+        g.add_node(HwNode(name, "fifo", [f"{name}_in"], [f"{name}_out"],
+                          {"depth": depth_px, "pe": pe, "ram_style": "ultra"}))
+    g.topo_sort()
+    g.check()
+    return g
+
+
+@needs_yosys
+def test_ultraram_fifos_map_to_uram288(tmp_path):
+    """What the estimate counts (flow/layers/fifo.py) is what Yosys 0.23's synth_xilinx
+    -family xcup makes of a FIFO with ram_style "ultra": URAM288 blocks of 4096 x 72, none
+    of block RAM."""
+    from flow.layers import layer_of
+
+    g = _uram_graph()
+    write_rtl(g, tmp_path / "rtl")
+    r = synthesize(tmp_path / "rtl", "zynq-ultrascale+", tmp_path / "synth")
+    manifest = json.loads((tmp_path / "rtl" / "accelerator.json").read_text())
+    params = {i["name"]: i["params"] for i in manifest["instances"]}
+    assert params["u_tall"]["ULTRA"] == 1 and params["u_tall"]["DEPTH"] == 3 * 4096 + 1
+    tall, wide = r["instances"]["u_tall"], r["instances"]["u_wide"]
+    assert tall["cells"].get("URAM288") == 4 and tall["uram"] == 4     # 4 deep, 64 of 72 bits
+    assert wide["cells"].get("URAM288") == 2 and wide["uram"] == 2     # 96 bits: 2 wide
+    for inst in (tall, wide):
+        assert inst["bram36"] == 0
+    for n in g.nodes:
+        assert layer_of(n).estimate(n, g).uram == r["instances"][f"u_{n.name}"]["uram"]
+    assert r["top"]["uram"] == 6
+
+
+@needs_yosys
+def test_yosys_maps_no_initialised_rom_to_ultraram(tmp_path):
+    """Why weight ROMs never go to UltraRAM: UltraScale+ URAM contents cannot come from the
+    bitstream, and Yosys 0.23 maps only zero-initialised memories there: a 4096 x 64 ROM
+    marked ram_style "ultra" is refused ("no valid mapping found"); the same memory as a RAM
+    becomes one URAM288."""
+    words = np.random.default_rng(0).integers(0, 2**63, size=4096)
+    (tmp_path / "rom.mem").write_text("".join(f"{int(w):016x}\n" for w in words))
+    (tmp_path / "mem.sv").write_text("""
+module rom_ultra (input logic clk, input logic [11:0] a, output logic [63:0] q);
+  (* ram_style = "ultra" *) logic [63:0] mem [0:4095];
+  initial $readmemh("rom.mem", mem);
+  always_ff @(posedge clk) q <= mem[a];
+endmodule
+module ram_ultra (input logic clk, input logic we, input logic [11:0] wa, a,
+                  input logic [63:0] d, output logic [63:0] q);
+  (* ram_style = "ultra" *) logic [63:0] mem [0:4095];
+  always_ff @(posedge clk) begin
+    if (we) mem[wa] <= d;
+    q <= mem[a];
+  end
+endmodule
+""")
+    runs = {}
+    for top in ("rom_ultra", "ram_ultra"):
+        runs[top] = subprocess.run(
+            ["yosys", "-q", "-p", f"read_verilog -sv mem.sv; synth_xilinx -top {top} "
+             f"-family xcup -noiopad; tee -o {top}.txt stat"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    rom = runs["rom_ultra"]
+    assert rom.returncode != 0 and "no valid mapping found for memory" in rom.stdout + rom.stderr
+    assert runs["ram_ultra"].returncode == 0, runs["ram_ultra"].stderr[-2000:]
+    stat = (tmp_path / "ram_ultra.txt").read_text()
+    assert re.search(r"URAM288\s+1\b", stat) and "RAMB" not in stat
 
 
 @needs_yosys

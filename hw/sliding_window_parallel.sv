@@ -1,0 +1,175 @@
+// Sliding-window generator, parallel form (kind sliding_window folded with SIMD a multiple of
+// the channels); semantics: flow/layers/sliding_window.py.
+//
+// Output pixel (oy, ox) is x[oy*STRIDE+ky-PAD_T, ox*STRIDE+kx-PAD_L, c] in (ky, kx, c) order,
+// PAD_CODE outside the image, as sliding_window.sv; but this form reads a whole pixel
+// (CHANNELS elements) per input beat and writes PIXELS window pixels (PIXELS*CHANNELS
+// elements) per output beat, up to the whole window in one beat, where sliding_window.sv
+// writes at most one pixel per beat: what a layer needs that takes a window faster than its
+// pixels' channels (the stem: 3 channels, a 7x7 window).
+//
+// Structure (the classic line-buffer form): the padded image is walked in raster order, one
+// pixel per cycle, an input beat where the pixel is in the image and PAD_CODE where it is not.
+// K-1 line buffers (one simple dual-port memory of IN_W+PAD_L+PAD_R pixels each) hold the K-1
+// rows above; each step shifts the column under the current pixel into a K x K window
+// register. Where a window is complete (its bottom-right pixel just arrived, on the stride's
+// grid), it is copied into a hold register and sent as K*K/PIXELS beats through a skid
+// buffer; the walk stalls only while a complete window waits for the hold register. The line
+// buffers' next column is read one step ahead, so the walk takes one pixel per cycle.
+//
+// Every output pixel needs the input up to the last image pixel before its window's
+// bottom-right one in raster order (flow/layers/sliding_window.py, pixel_dependencies).
+// Cycles per frame: the padded pixels, plus (K*K/PIXELS - STRIDE) stall cycles per window
+// after the first of a row where a window's beats outlast STRIDE steps.
+module sliding_window_parallel #(
+    parameter int BITS     = 1,
+    parameter int CHANNELS = 1,
+    parameter int IN_H     = 8,
+    parameter int IN_W     = 8,
+    parameter int K        = 3,
+    parameter int STRIDE   = 1,
+    parameter int PAD_T    = 1,     // every pad < K
+    parameter int PAD_L    = 1,
+    parameter int PAD_B    = 1,
+    parameter int PAD_R    = 1,
+    parameter int PAD_CODE = 0,
+    parameter int PIXELS   = 9      // window pixels per output beat, divides K*K
+) (
+    input  logic                          clk,
+    input  logic                          rst_n,
+    input  logic [CHANNELS*BITS-1:0]      s_axis_tdata,
+    input  logic                          s_axis_tvalid,
+    output logic                          s_axis_tready,
+    output logic [PIXELS*CHANNELS*BITS-1:0] m_axis_tdata,
+    output logic                          m_axis_tvalid,
+    input  logic                          m_axis_tready
+);
+    localparam int PW   = CHANNELS * BITS;             // one pixel
+    localparam int HP   = IN_H + PAD_T + PAD_B;         // padded image
+    localparam int WP   = IN_W + PAD_L + PAD_R;
+    localparam int NB   = K * K / PIXELS;               // output beats per window
+    localparam int OUTW = PIXELS * PW;
+    localparam int NLB  = (K > 1) ? K - 1 : 1;          // line buffers (none when K == 1)
+    localparam int YW   = $clog2(HP + 1);
+    localparam int XW   = $clog2(WP + 1);
+    localparam int SW   = (STRIDE > 1) ? $clog2(STRIDE) : 1;
+    localparam int BW   = (NB > 1) ? $clog2(NB) : 1;
+
+    localparam logic [BITS-1:0] PAD_ELEM = BITS'(PAD_CODE);
+    localparam logic [PW-1:0]   PAD_PIX  = {CHANNELS{PAD_ELEM}};
+
+    // ---------------------------------------------------------------- walk state
+    logic [YW-1:0] y;                   // padded row, column of the pixel taken next
+    logic [XW-1:0] x;
+    logic [SW-1:0] py, px;              // (y - K + 1) mod STRIDE, (x - K + 1) mod STRIDE
+    logic          col_valid;           // col_q holds the line buffers' column x
+
+    // Flat vectors, pixel i at [i*PW +: PW]
+    logic [NLB*PW-1:0]        col_q;    // pixel r: (y - 1 - r, x)
+    logic [K*K*PW-1:0]        win, win_next;    // pixel ky*K + kx of the window
+    logic [K*PW-1:0]          column;   // the column shifted in: rows y-K+1 .. y
+
+    // ---------------------------------------------------------------- hold and output
+    logic [K*K*PW-1:0]        hold;
+    logic                     hold_valid;
+    logic [BW-1:0]            beat;
+    logic                     out_ready;        // the skid buffer's registered tready
+
+    logic in_image, emits, last_x, hold_free, go, rd_en;
+    logic [XW-1:0] x_next, rd_addr;
+    logic signed [YW:0] yk;
+    logic signed [XW:0] xk;
+    logic [PW-1:0] pixel;
+
+    always_comb begin
+        // y - PAD_T wraps past IN_H above the image (2**YW > PAD_T + IN_H)
+        in_image = (YW'(y - YW'(PAD_T)) < YW'(IN_H)) && (XW'(x - XW'(PAD_L)) < XW'(IN_W));
+        // a complete window: y, x >= K - 1 (the sign of y - K + 1), on the stride's grid
+        yk = $signed({1'b0, y}) - $signed((YW+1)'(K - 1));
+        xk = $signed({1'b0, x}) - $signed((XW+1)'(K - 1));
+        emits  = !yk[YW] && (py == '0) && !xk[XW] && (px == '0);
+        last_x = x == XW'(WP - 1);
+        x_next = last_x ? '0 : x + 1'b1;
+        hold_free = !hold_valid || (out_ready && beat == BW'(NB - 1));
+        go = rst_n && (col_valid || K == 1) && (!in_image || s_axis_tvalid)
+             && (!emits || hold_free);
+        pixel = in_image ? s_axis_tdata : PAD_PIX;
+        // the column under the pixel: the line buffers' rows above it, then the pixel
+        for (int ky = 0; ky < K; ky++)
+            column[ky*PW +: PW] = (ky == K - 1) ? pixel : col_q[(K - 2 - ky)*PW +: PW];
+        for (int i = 0; i < K * K; i++)
+            win_next[i*PW +: PW] = (i % K == K - 1) ? column[(i / K)*PW +: PW]
+                                                     : win[(i + 1)*PW +: PW];
+        // read the next column one step ahead (and column 0 after reset)
+        rd_en   = go || !col_valid;
+        rd_addr = go ? x_next : x;
+    end
+
+    assign s_axis_tready = rst_n && (col_valid || K == 1) && in_image && (!emits || hold_free);
+
+    // ---------------------------------------------------------------- line buffers
+    generate
+        for (genvar r = 0; r < K - 1; r++) begin : g_line
+            logic [PW-1:0] mem [0:WP-1];
+            logic [PW-1:0] q;
+            always_ff @(posedge clk) begin
+                // row y's pixel goes into buffer 0, each buffer's row one buffer down
+                if (go) mem[x] <= (r == 0) ? pixel : col_q[((r > 0) ? r - 1 : 0)*PW +: PW];
+                if (rd_en) q <= mem[rd_addr];
+            end
+            assign col_q[r*PW +: PW] = q;
+        end
+        if (K == 1) begin : g_no_line
+            assign col_q = '0;
+        end
+    endgenerate
+
+    // ---------------------------------------------------------------- walk
+    always_ff @(posedge clk) begin
+        if (!rst_n) begin
+            y <= '0; x <= '0; py <= '0; px <= '0;
+            col_valid <= 1'b0;
+        end else begin
+            col_valid <= 1'b1;          // a read is issued every cycle the column is missing
+            if (go) begin
+                x  <= x_next;
+                px <= (x_next <= XW'(K - 1) || px == SW'(STRIDE - 1)) ? '0 : px + 1'b1;
+                if (last_x) begin
+                    y  <= (y == YW'(HP - 1)) ? '0 : y + 1'b1;
+                    py <= (y + 1'b1 <= YW'(K - 1) || y == YW'(HP - 1) || py == SW'(STRIDE - 1))
+                          ? '0 : py + 1'b1;
+                end
+            end
+        end
+    end
+
+    // Window and hold registers need no reset: they are only read once filled this frame.
+    always_ff @(posedge clk) begin
+        if (go) win <= win_next;
+        if (go && emits) hold <= win_next;
+    end
+
+    always_ff @(posedge clk) begin
+        if (!rst_n) begin
+            hold_valid <= 1'b0;
+            beat <= '0;
+        end else if (go && emits) begin
+            hold_valid <= 1'b1;
+            beat <= '0;
+        end else if (hold_valid && out_ready) begin
+            hold_valid <= beat != BW'(NB - 1);
+            beat <= (beat == BW'(NB - 1)) ? '0 : beat + 1'b1;
+        end
+    end
+
+    axis_register_slice #(.WIDTH(OUTW)) u_out (
+        .clk          (clk),
+        .rst_n        (rst_n),
+        .s_axis_tdata (hold[beat * OUTW +: OUTW]),
+        .s_axis_tvalid(hold_valid),
+        .s_axis_tready(out_ready),
+        .m_axis_tdata (m_axis_tdata),
+        .m_axis_tvalid(m_axis_tvalid),
+        .m_axis_tready(m_axis_tready)
+    );
+endmodule
