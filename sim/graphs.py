@@ -189,9 +189,13 @@ def _sliding_window(b, j):
     pad_code = 0 if dt == "BINARY" else int(rng.integers(0, 256))
     x = b.inp(f"x{j}", (h, w, c), dt)
     y = b.out(f"y{j}", (oh, ow, k * k * c), dt)
+    # the serial form (SIMD divides C) in copy 0, the parallel one (C * P) in copy 1, either
+    # in the others
+    parallel = [c * p for p in divisors(k * k) if p > 1]
+    use_parallel = parallel and (j == 1 or (j > 1 and rng.random() < 0.5))
+    simd = _pick(rng, parallel if use_parallel else divisors(c))
     b.node(f"swg{j}", "sliding_window", [x], [y],
-           {"kernel": k, "stride": s, "pad": pad, "pad_code": pad_code,
-            "simd": _pick(rng, divisors(c))})
+           {"kernel": k, "stride": s, "pad": pad, "pad_code": pad_code, "simd": simd})
 
 
 def _threshold(b, j):
@@ -248,3 +252,25 @@ _KIND = {"fifo": _fifo, "duplicate": _duplicate, "concat": _concat,
          "upsample": _upsample, "sliding_window": _sliding_window, "threshold": _threshold,
          "xnor_mvtu": _xnor_mvtu, "int_mvtu": _int_mvtu}
 KINDS = tuple(_KIND)
+
+
+def uram_fifo_chain(seed: int = 0, frames: int = 2):
+    """(graph, feeds): threshold (PE 1) -> a FIFO placed in UltraRAM, at the wide words the
+    flow gives it (flow/layers/fifo.py: 12 two-bit values) -> maxpool (PE 3): a width
+    converter on each side of the URAM FIFO, as in a built network."""
+    from flow.layers.fifo import fifo_attrs
+
+    rng = np.random.default_rng(seed)
+    b = _Builder(rng, frames)
+    x = b.inp("x", (6, 6, 12), "INT8")
+    b.g.add_tensor(HwTensor("t", (6, 6, 12), "UINT2"))
+    y = b.out("y", (3, 3, 12), "UINT2")
+    b.node("thr", "threshold", [x], ["t"], {"base": 0, "pe": 1},
+           {"thresholds": _sorted_thresholds(rng, 12, 3, -128, 127),
+            "flip": rng.integers(0, 2, size=12).astype(np.int64)})
+    b.node("fifo", "fifo", ["t"], ["t_fifo"], fifo_attrs(2, 12, 1, 7, "ultra"))
+    b.g.add_tensor(HwTensor("t_fifo", (6, 6, 12), "UINT2"))
+    b.node("pool", "maxpool", ["t_fifo"], [y], {"kernel": 2, "pe": 3})
+    b.g.topo_sort()
+    b.g.check()
+    return b.g, b.feeds

@@ -10,6 +10,7 @@ from flow import golden
 from flow.layers import layer_of
 from sim.graphs import KINDS
 from sim.graphs import random_graph
+from sim.graphs import uram_fifo_chain
 from sim.harness import assert_bit_exact
 from sim.harness import simulate
 
@@ -52,3 +53,14 @@ def test_layer_bit_exact(kind):
 @pytest.mark.parametrize("kind", KINDS)
 def test_layer_bit_exact_more_seeds(kind, seed):
     _check_kind(kind, seed)
+
+
+def test_uram_fifo_between_width_converters():
+    """A FIFO in UltraRAM at its wide words (the RTL's pipelined URAM read and output queue)
+    with a converter on each side, under backpressure and at full rate."""
+    g, feeds = uram_fifo_chain()
+    want = golden.execute(g, feeds)
+    r = simulate(g, feeds, tag="uram-fifo", seed=0, valid_prob=0.6, ready_prob=0.5,
+                 reset_mid_frame=True)
+    assert_bit_exact(r, want, "uram fifo under backpressure")
+    assert_bit_exact(simulate(g, feeds, tag="uram-fifo", seed=0), want, "uram fifo at full rate")

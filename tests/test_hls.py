@@ -23,6 +23,7 @@ from flow.hwgraph import HwNode
 from flow.hwgraph import HwTensor
 from sim.graphs import KINDS
 from sim.graphs import random_graph
+from sim.graphs import uram_fifo_chain
 
 pytestmark = pytest.mark.skipif(csim_missing() is not None, reason=str(csim_missing()))
 
@@ -96,6 +97,19 @@ def test_weight_roms_as_ap_uint_as_synthesis_sees_them(kind, tmp_path):
     m = write_hls(g, tmp_path / "hls")
     exe = compile_csim(tmp_path / "hls", _cache(), flags=("-DBINHG_ROM_AS_AP_UINT",))
     _assert_equal(run_csim(exe, m, feeds).outputs, golden.execute(g, feeds))
+
+
+def test_uram_fifo_is_bound_to_ultraram(tmp_path):
+    """A FIFO node in UltraRAM: its stream at the FIFO's wide words (a converter on each side)
+    with BIND_STORAGE impl=uram, and the design still bit-exact."""
+    g, feeds = uram_fifo_chain()
+    _assert_equal(_csim(g, feeds, tmp_path), golden.execute(g, feeds))
+    top = (tmp_path / "hls" / "accelerator.cpp").read_text()
+    m = json.loads((tmp_path / "hls" / "accelerator.json").read_text())
+    deep = [s for s in m["streams"] if s["impl"] == "uram"]
+    assert len(deep) == 1 and deep[0]["elems"] == 12 and deep[0]["depth"] == 7
+    assert (f"#pragma HLS BIND_STORAGE variable={deep[0]['name']} type=fifo impl=uram"
+            in top)
 
 
 def test_project_has_the_pragmas_vitis_needs(tmp_path):

@@ -163,10 +163,12 @@ def emit_threshold(node, g, name):
 
 def emit_sliding_window(node, g, name):
     h, w, c = g.tensors[node.inputs[0]].shape
-    return Call("sliding_window.hpp", "sliding_window",
-                [node.attrs.get("simd", 1), bitwidth(g, node.inputs[0]), c, h, w,
-                 node.attrs["kernel"], node.attrs["stride"],
-                 *(int(v) for v in node.attrs["pad"]), node.attrs["pad_code"]])
+    simd = int(node.attrs.get("simd", 1))
+    rest = [bitwidth(g, node.inputs[0]), c, h, w, node.attrs["kernel"], node.attrs["stride"],
+            *(int(v) for v in node.attrs["pad"]), node.attrs["pad_code"]]
+    if simd > c:     # the parallel form: a pixel in, simd / c window pixels out per word
+        return Call("sliding_window.hpp", "sliding_window_parallel", [simd // c, *rest])
+    return Call("sliding_window.hpp", "sliding_window", [simd, *rest])
 
 
 def emit_maxpool(node, g, name):

@@ -181,11 +181,13 @@ def emit_threshold(node, g, name):
 def emit_sliding_window(node, g, name):
     h, w, c = g.tensors[node.inputs[0]].shape
     t, l, b, r = (int(v) for v in node.attrs["pad"])
-    return "sliding_window", {
-        "SIMD": node.attrs.get("simd", 1), "BITS": bitwidth(g, node.inputs[0]),
-        "CHANNELS": c, "IN_H": h, "IN_W": w, "K": node.attrs["kernel"],
-        "STRIDE": node.attrs["stride"], "PAD_T": t, "PAD_L": l, "PAD_B": b, "PAD_R": r,
-        "PAD_CODE": node.attrs["pad_code"]}, {}
+    simd = int(node.attrs.get("simd", 1))
+    params = {"BITS": bitwidth(g, node.inputs[0]), "CHANNELS": c, "IN_H": h, "IN_W": w,
+              "K": node.attrs["kernel"], "STRIDE": node.attrs["stride"], "PAD_T": t,
+              "PAD_L": l, "PAD_B": b, "PAD_R": r, "PAD_CODE": node.attrs["pad_code"]}
+    if simd > c:     # the parallel form: a pixel in, simd / c window pixels out per beat
+        return "sliding_window_parallel", {**params, "PIXELS": simd // c}, {}
+    return "sliding_window", {"SIMD": simd, **params}, {}
 
 
 def emit_maxpool(node, g, name):

@@ -3,6 +3,13 @@
 Output pixel (oy, ox) is the vector x[oy*s + ky - pad_top, ox*s + kx - pad_left, c] in
 (ky, kx, c) order, with `pad_code` outside the image. Binary activations pad with code 0,
 which is the value -1: a +-1 activation has no zero (see README, "Padding").
+
+Folding: SIMD elements per beat. SIMD dividing C is the serial form (hw/sliding_window.sv):
+SIMD channels in and out per beat, a window in k*k*C/SIMD beats. SIMD = C*P, P dividing k*k,
+is the parallel form (hw/sliding_window_parallel.sv, as FINN's parallel-window generator): a
+pixel in per beat, P window pixels out per beat, the whole window at P = k*k; the walk over
+the padded image takes a pixel per cycle. A layer whose channels are few (the stem's 3) can
+then take its window in 1 to k beats instead of k*k.
 """
 from __future__ import annotations
 
@@ -38,18 +45,48 @@ class SlidingWindow(Layer):
         top, left = int(node.attrs["pad"][0]), int(node.attrs["pad"][1])
         h = g.tensors[node.inputs[0]].shape[0]
         oy, ox, w = output_grid(node, g)
-        y = np.clip(oy * s + k - 1 - top, 0, h - 1)
-        x = np.clip(ox * s + k - 1 - left, 0, w - 1)
-        return [y * w + x]
+        y = oy * s + k - 1 - top
+        x = ox * s + k - 1 - left
+        if self.parallel(node, g):
+            # the walk reaches the window's bottom-right pixel in raster order of the padded
+            # image: below the image, only after the frame's last pixel
+            last = np.minimum(y * w + np.minimum(x, w - 1), h * w - 1)
+            return [np.where(y >= h, h * w - 1, last)]
+        return [np.clip(y, 0, h - 1) * w + np.clip(x, 0, w - 1)]
+
+    def parallel(self, node, g) -> bool:
+        """The parallel form: more than a pixel's channels per output beat."""
+        return self.fold(node, "simd") > g.tensors[node.inputs[0]].channels
 
     def in_elems(self, node, g, i=0):
-        return self.fold(node, "simd")
+        return min(self.fold(node, "simd"), g.tensors[node.inputs[0]].channels)
 
     def out_elems(self, node, g):
         return self.fold(node, "simd")
 
     def fold_space(self, node, g):
-        return {"simd": divisors(g.tensors[node.inputs[0]].channels)}
+        c = g.tensors[node.inputs[0]].channels
+        k = int(node.attrs["kernel"])
+        serial = divisors(c)
+        if k == 1 or any(int(p) >= k for p in node.attrs["pad"]):
+            return {"simd": serial}
+        return {"simd": serial + [c * p for p in divisors(k * k) if p > 1]}
+
+    def _padded(self, node, g) -> tuple[int, int]:
+        h, w, _ = g.tensors[node.inputs[0]].shape
+        t, l, b, r = (int(v) for v in node.attrs["pad"])
+        return h + t + b, w + l + r
+
+    def cycles(self, node, g):
+        if not self.parallel(node, g):
+            return super().cycles(node, g)
+        # a padded pixel per cycle, and where a window's beats outlast the stride's steps,
+        # the walk waits for them before the next window of the row
+        k, s = int(node.attrs["kernel"]), int(node.attrs["stride"])
+        oh, ow, _ = g.tensors[node.outputs[0]].shape
+        beats = k * k * g.tensors[node.inputs[0]].channels // self.fold(node, "simd")
+        hp, wp = self._padded(node, g)
+        return hp * wp + oh * (ow - 1) * max(0, beats - s)
 
     def work(self, node, g):
         # Emits k*k*C values per output pixel; reading the input is never the slower side
@@ -62,6 +99,15 @@ class SlidingWindow(Layer):
         xin = g.tensors[node.inputs[0]]
         bits = bitwidth(g, node.inputs[0])
         w = xin.shape[1] + sum(int(v) for v in node.attrs["pad"][1::2])
+        if self.parallel(node, g):
+            pw = xin.channels * bits
+            beats = k * k * xin.channels // simd
+            # k-1 line buffers of a padded row; the window and hold registers; the beat mux
+            # and the output skid buffer
+            lines = memory(pw, w, banks=k - 1, lutram_max_bits=2048)
+            return lines + Resources(lut=60 + simd * bits * math.ceil((beats - 1) / 2)
+                                     + k * k * pw // 4,
+                                     ff=60 + 2 * k * k * pw + 2 * simd * bits)
         # k lines of the padded input, SIMD channels per word. The buffer has no ram_style:
         # Yosys put those of more than 2,048 bits (2,376 and up) in block RAM and those of
         # 1,728 and less in LUT-RAM on hg-hpm-z2.
