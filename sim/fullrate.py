@@ -40,6 +40,7 @@ from flow.backends.stream_format import unpack_beats  # noqa: E402
 from sim.harness import SimError  # noqa: E402
 from sim.harness import SimResult  # noqa: E402
 from sim.harness import cache_dir  # noqa: E402
+from sim.harness import default_watchdog  # noqa: E402
 from sim.harness import verilator_missing  # noqa: E402
 
 MAIN = Path(__file__).resolve().parent / "fullrate_main.cpp"
@@ -116,12 +117,8 @@ def _words32(port: dict) -> int:
 
 
 def fullrate_watchdog(manifest: dict) -> int:
-    """Cycles without a beat on any stream that mean deadlock: harness.default_watchdog's
-    rule at full rate (the longest quiet stretch of a live design is an MVTU computing one
-    output group, K/SIMD cycles), times 4 for safety; it costs nothing in C++."""
-    quiet = max((i["params"]["K"] // i["params"]["SIMD"] for i in manifest["instances"]
-                 if "K" in i["params"] and "SIMD" in i["params"]), default=0)
-    return 4 * (2 * quiet + 1000)
+    """harness.default_watchdog at full rate, times 4 for safety: it costs nothing in C++."""
+    return 4 * default_watchdog(manifest)
 
 
 def build_fullrate(rtl_dir: str | Path, tag: str = "design",
