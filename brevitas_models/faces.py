@@ -391,6 +391,7 @@ class SyntheticFaceDataset(ProceduralDataset):
     norm_name = NORM_NAME
     joint_names = LANDMARK_NAMES
     seed_root = _SEED
+    protocol = "nme"                 # 300-W's (metrics.py)
 
     def __init__(self, input_size: int, num_landmarks: int = NUM_LANDMARKS,
                  split: str = "train", length: int = 1000, augment: bool = False,
@@ -584,6 +585,7 @@ class MenpoFaces(ProceduralDataset):
     norm_name = NORM_NAME
     joint_names = LANDMARK_NAMES
     seed_root = _SEED
+    protocol = "nme"
     split_ids = {"test": 3}  # augmentation seeds apart from the synthetic faces' splits
 
     def __init__(self, input_size: int, num_landmarks: int = NUM_LANDMARKS,

@@ -578,6 +578,10 @@ class PhotoDataset(ProceduralDataset):
         super().__init__(input_size, split, len(self.records), augment, sigma)
         (log or (lambda s: print(s, file=sys.stderr)))(ann.summary(self.data_name, split))
 
+    @property
+    def protocol(self) -> str:
+        return self.fmt.protocol
+
     def select(self, num_landmarks: int) -> np.ndarray:
         k = len(self.fmt.names)
         if num_landmarks != k:
