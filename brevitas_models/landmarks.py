@@ -105,15 +105,21 @@ def warp(image: np.ndarray, m: np.ndarray, size: int) -> np.ndarray:
     f = int(shrink // 1) if shrink > 2 else 1
     src = img.astype(np.float32)
     if f > 1:
-        # only the part of the photo the crop sees, whole f x f blocks of it
+        # Only the part of the photo the crop sees, in whole f x f blocks, the blocks on the
+        # grid of the crop's top-left corner (so a crop of a photo blown up f times is the
+        # original exactly); black beyond the photo.
         corners = apply_matrix(inv, [[-1, -1], [size, -1], [-1, size], [size, size]])
-        x0, y0 = np.clip(np.floor(corners.min(0)).astype(int) - f, 0, [w, h])
-        x1, y1 = np.clip(np.ceil(corners.max(0)).astype(int) + f + 1, 0, [w, h])
-        nx, ny = (x1 - x0) // f, (y1 - y0) // f
-        if nx < 1 or ny < 1:
+        lo, hi = corners.min(0), corners.max(0)
+        anchor = apply_matrix(inv, [-0.5, -0.5]) + 0.5        # its pixel-edge coordinates
+        x0, y0 = np.floor(anchor - f * np.ceil(np.maximum(anchor - lo, 0) / f)).astype(int)
+        nx, ny = (np.ceil((hi + 1 - [x0, y0]) / f)).astype(int)
+        if x0 + nx * f <= 0 or y0 + ny * f <= 0 or x0 >= w or y0 >= h:
             return np.zeros((size, size) + (() if grey else (img.shape[2],)), np.uint8)
-        block = src[y0:y0 + ny * f, x0:x0 + nx * f]
-        src = block.reshape(ny, f, nx, f, -1).mean(axis=(1, 3))
+        region = np.zeros((ny * f, nx * f, src.shape[2]), np.float32)
+        sx0, sy0 = max(x0, 0), max(y0, 0)
+        sx1, sy1 = min(x0 + nx * f, w), min(y0 + ny * f, h)
+        region[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = src[sy0:sy1, sx0:sx1]
+        src = region.reshape(ny, f, nx, f, -1).mean(axis=(1, 3))
         # reduced pixel q has its centre at photo pixel f*q + (f-1)/2 + (x0, y0)
         inv = np.concatenate([inv[:, :2] / f, ((inv[:, 2] - [x0, y0] - (f - 1) / 2) / f)
                               [:, None]], axis=1)
@@ -129,3 +135,45 @@ def warp(image: np.ndarray, m: np.ndarray, size: int) -> np.ndarray:
            + (pad[iy + 1, ix] * (1 - fx) + pad[iy + 1, ix + 1] * fx) * fy)
     out = np.clip(np.rint(out), 0, 255).astype(np.uint8)
     return out[..., 0] if grey else out
+
+
+def photo_crop(image: np.ndarray, size: int, box=None, enlarge: float = 1.0):
+    """(the network's size x size input from a uint8 photo [H, W, 3] of any size, the
+    [2, 3] map from that input's pixels back to the photo's): the square around `box`
+    (square_box) or, without one, the whole photo letterboxed (black bars)."""
+    h, w = np.asarray(image).shape[:2]
+    centre, side = square_box(w, h, box, enlarge)
+    m = crop_matrix(centre, side, size)
+    return warp(image, m, size), invert_matrix(m)
+
+
+def _side(name: str) -> int:
+    """+1 for a subject's left landmark, -1 for a right one, 0 on the midline."""
+    n = name.lower()
+    return 1 if n.startswith(("l-", "left")) else -1 if n.startswith(("r-", "right")) else 0
+
+
+def draw_landmarks(image: np.ndarray, points: np.ndarray, lines=(), names=(),
+                   title: str = ""):
+    """A PIL image of the photo with the landmarks (dots) and the lines between them
+    (skeleton or face contour): the subject's right side red, left blue, midline green.
+    PIL is imported here only: the board driver needs NumPy alone."""
+    from PIL import Image
+    from PIL import ImageDraw
+
+    img = Image.fromarray(np.asarray(image, dtype=np.uint8)).convert("RGB")
+    d = ImageDraw.Draw(img)
+    pts = np.asarray(points, dtype=np.float64)
+    k = max(img.size) / 400
+    colour = {-1: (255, 60, 40), 1: (40, 120, 255), 0: (40, 220, 80)}
+    side = [_side(names[i]) if i < len(names) else 0 for i in range(len(pts))]
+    for a, b in lines:
+        if a < len(pts) and b < len(pts):
+            s = side[a] if side[a] == side[b] else 0
+            d.line([tuple(pts[a]), tuple(pts[b])], fill=colour[s], width=max(1, round(2 * k)))
+    r = max(1.5, 2.5 * k)
+    for (x, y), s in zip(pts, side):
+        d.ellipse([x - r, y - r, x + r, y + r], fill=colour[s], outline=(0, 0, 0))
+    if title:
+        d.text((4, 4), title, fill=(255, 255, 255))
+    return img

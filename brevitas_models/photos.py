@@ -663,3 +663,20 @@ def format_of(ds) -> LandmarkFormat | None:
     if len(getattr(ds, "joint_names", ())) == faces.NUM_LANDMARKS:
         return FACE68
     return None
+
+
+def landmarks_of(num_landmarks: int) -> tuple[LandmarkFormat, tuple[str, ...], tuple]:
+    """What a network with this many heatmaps predicts, as the data sets define it: (its
+    format, the names of its landmarks, the lines between them, indexed 0..N-1). 68: the
+    iBUG face; 17: COCO; 1..16: MPII's joints (all 16, or the stick figures' choice)."""
+    if num_landmarks == len(FACE68.names):
+        return FACE68, FACE68.names, FACE68.lines
+    if num_landmarks == len(COCO.names):
+        return COCO, COCO.names, COCO.lines
+    if 1 <= num_landmarks <= 16:
+        ids = [int(i) for i in MpiiDataset.select(MpiiDataset, num_landmarks)]
+        at = {j: k for k, j in enumerate(ids)}
+        lines = tuple((at[a], at[b]) for a, b in MPII.lines if a in at and b in at)
+        return MPII, tuple(MPII.names[i] for i in ids), lines
+    raise ValueError(f"no landmark set of {num_landmarks} points is known (16 MPII joints "
+                     "or fewer, 17 COCO keypoints, 68 iBUG face points)")
