@@ -668,7 +668,8 @@ def format_of(ds) -> LandmarkFormat | None:
 def landmarks_of(num_landmarks: int) -> tuple[LandmarkFormat, tuple[str, ...], tuple]:
     """What a network with this many heatmaps predicts, as the data sets define it: (its
     format, the names of its landmarks, the lines between them, indexed 0..N-1). 68: the
-    iBUG face; 17: COCO; 1..16: MPII's joints (all 16, or the stick figures' choice)."""
+    iBUG face; 17: COCO; 1..16: MPII's joints (all 16, or the stick figures' choice); any
+    other number: points "0", "1", ... without lines."""
     if num_landmarks == len(FACE68.names):
         return FACE68, FACE68.names, FACE68.lines
     if num_landmarks == len(COCO.names):
@@ -678,5 +679,25 @@ def landmarks_of(num_landmarks: int) -> tuple[LandmarkFormat, tuple[str, ...], t
         at = {j: k for k, j in enumerate(ids)}
         lines = tuple((at[a], at[b]) for a, b in MPII.lines if a in at and b in at)
         return MPII, tuple(MPII.names[i] for i in ids), lines
-    raise ValueError(f"no landmark set of {num_landmarks} points is known (16 MPII joints "
-                     "or fewer, 17 COCO keypoints, 68 iBUG face points)")
+    # a network of another landmark set: numbered points, no lines, no flip
+    names = tuple(str(i) for i in range(num_landmarks))
+    return LandmarkFormat("custom", names, np.arange(num_landmarks), (), "pck"), names, ()
+
+
+def sample_photo(num_landmarks: int, input_size: int, upscale: int = 4) -> np.ndarray:
+    """A photo-like sample for a network's demos (deploy/sample.png): item 0 of the
+    procedural test split at the network's input size (a face for 68 landmarks, else a
+    stick figure), blown up `upscale` times and set in a 4:3 frame, so that letterboxing it
+    back to the input size is part of the demo. uint8 [3 S u / 4... ] RGB."""
+    if num_landmarks == faces.NUM_LANDMARKS:
+        item = faces.SyntheticFaceDataset(input_size, num_landmarks, "test", 1)[0]
+    else:
+        item = data.StickFigureDataset(input_size, 16, "test", 1)[0]
+    img = np.rint(item["image"].numpy().transpose(1, 2, 0) * 255).astype(np.uint8)
+    big = img.repeat(upscale, 0).repeat(upscale, 1)
+    s = big.shape[0]
+    pad = s // 6
+    frame = np.empty((s, s + 2 * pad, 3), np.uint8)
+    frame[:] = big.reshape(-1, 3).mean(0).astype(np.uint8)
+    frame[:, pad:pad + s] = big
+    return frame
