@@ -15,7 +15,6 @@ from brevitas_models import landmarks
 from brevitas_models.checkpoint import load_preset
 from brevitas_models.predict import main
 from brevitas_models.predict import predict_photo
-from brevitas_models.photos import landmarks_of
 
 
 @pytest.fixture(autouse=True)
