@@ -1,6 +1,8 @@
-"""Writing output files so that a crash never leaves a half-written file under its name."""
+"""Writing output files so that a crash never leaves a half-written file under its name.
+The one home of atomic writes for the whole project (flow/ writes through it too)."""
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -21,3 +23,18 @@ def write_atomic(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
+    """`data` to `path` atomically, creating its folder."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return write_atomic(path, lambda tmp: Path(tmp).write_bytes(data))
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    return write_bytes_atomic(path, text.encode())
+
+
+def write_json_atomic(path: str | os.PathLike, data) -> Path:
+    """Indented JSON; refuses NaN and infinities, which are not JSON."""
+    return write_text_atomic(path, json.dumps(data, indent=2, allow_nan=False) + "\n")

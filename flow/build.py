@@ -32,12 +32,12 @@ from brevitas_models.config import ConfigError  # noqa: E402
 from flow.boards import BOARDS  # noqa: E402
 from flow.boards import BoardError  # noqa: E402
 from flow.boards import get_board  # noqa: E402
-from flow.runner import BuildContext  # noqa: E402
-from flow.runner import BuildError  # noqa: E402
-from flow.runner import run_steps  # noqa: E402
-from flow.runner import select_steps  # noqa: E402
-from flow.runner import write_json  # noqa: E402
-from flow.steps import STEPS  # noqa: E402
+from flow.pipeline.runner import BuildContext  # noqa: E402
+from flow.pipeline.runner import BuildError  # noqa: E402
+from flow.pipeline.runner import run_steps  # noqa: E402
+from flow.pipeline.runner import select_steps  # noqa: E402
+from brevitas_models.files import write_json_atomic  # noqa: E402
+from flow.pipeline.steps import STEPS  # noqa: E402
 
 
 def parse_args(argv):
@@ -174,7 +174,7 @@ def main(argv=None) -> int:
         "steps": records,
         "wall_seconds": round(time.perf_counter() - t0, 2),
     }
-    write_json(report_path, report)
+    write_json_atomic(report_path, report)
     if failed:
         console.print(f"[red]build failed[/] at step '{failed[0]['name']}': {failed[0]['reason']}")
         console.print(f"partial results and report (status: failed) in {out}")

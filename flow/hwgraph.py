@@ -199,9 +199,9 @@ class HwGraph:
         return model
 
     def save(self, path: str | Path) -> None:
-        from .runner import atomic_write_bytes
+        from brevitas_models.files import write_bytes_atomic
 
-        atomic_write_bytes(Path(path), self.to_onnx().SerializeToString())
+        write_bytes_atomic(path, self.to_onnx().SerializeToString())
 
     @classmethod
     def load(cls, path: str | Path) -> "HwGraph":
@@ -238,3 +238,21 @@ class HwGraph:
                          for kk, vv in v.items()} for k, v in props.get("dequant", {}).items()}
         g.meta = props.get("meta", {})
         return g
+
+
+class Transformation:
+    """One change of the hardware graph (the shape of FINN's Transformation): `apply(g)`
+    changes `g` in place and returns whether it changed anything; it must keep the graph's
+    integer function exactly."""
+
+    def apply(self, g: HwGraph) -> bool:
+        raise NotImplementedError
+
+
+def apply_all(g: HwGraph, transformations) -> HwGraph:
+    """Apply each transformation until it changes nothing, then restore topological order."""
+    for t in transformations:
+        while t.apply(g):
+            pass
+    g.topo_sort()
+    return g

@@ -41,7 +41,7 @@ $PIP install -q -e .
 say "pip: FINN compiler finn-plus 1.6.1 (--no-deps)"
 $PIP install -q --no-deps "finn-plus==1.6.1"
 # Only for its Apache-2.0 ap_int/hls_stream headers (templates/vivado/ap_types), which the HLS
-# C simulation compiles against (flow/hls_csim.py); nothing of hls4ml is imported.
+# C simulation compiles against (flow/measure/hls_csim.py); nothing of hls4ml is imported.
 say "pip: hls4ml 1.3.0 (--no-deps) for the ap_int / hls_stream headers"
 $PIP install -q --no-deps "hls4ml==1.3.0"
 say "pip: PYNQ 4.0.0 for the deploy/ driver's API checks (flow/requirements-pynq.txt)"

@@ -1,6 +1,6 @@
 // Shared types and helpers of the HLS layer library (hls/README.md has the stream format).
 // Compiles under Vitis HLS and, for C simulation, under g++ with the ap_int/hls_stream headers
-// that the hls4ml wheel ships (flow/hls_csim.py finds them).
+// that the hls4ml wheel ships (flow/measure/hls_csim.py finds them).
 #ifndef BINHG_HPP
 #define BINHG_HPP
 

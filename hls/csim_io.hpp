@@ -1,4 +1,4 @@
-// C simulation helpers of the generated testbench (csim_tb.cpp, written by flow/hlsgen.py):
+// C simulation helpers of the generated testbench (csim_tb.cpp, written by flow/backends/hlsgen.py):
 // frames of AXI-Stream words from and to hex text files, one word per line, with the checks
 // a DMA would make: every input word consumed, exactly WORDS output words per frame, TLAST on
 // the last one only. Any violation prints the port and frame and exits with status 2.

@@ -33,10 +33,10 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from flow.hwgraph import HwGraph  # noqa: E402
-from flow.rtlgen import TOP  # noqa: E402
-from flow.rtlgen import write_rtl  # noqa: E402
-from flow.stream_format import pack_beats  # noqa: E402
-from flow.stream_format import unpack_beats  # noqa: E402
+from flow.backends.rtlgen import TOP  # noqa: E402
+from flow.backends.rtlgen import write_rtl  # noqa: E402
+from flow.backends.stream_format import pack_beats  # noqa: E402
+from flow.backends.stream_format import unpack_beats  # noqa: E402
 from sim.harness import SimError  # noqa: E402
 from sim.harness import SimResult  # noqa: E402
 from sim.harness import cache_dir  # noqa: E402
@@ -186,7 +186,7 @@ def simulate_fullrate(g: HwGraph, feeds: dict[str, np.ndarray], *, tag: str = "d
 def simulate_fullrate_rtl(rtl_dir: str | Path, feeds: dict[str, np.ndarray], *,
                           tag: str = "design", cache: str | Path | None = None,
                           watchdog: int | None = None) -> SimResult:
-    """The same for an rtl/ folder written by flow/rtlgen.py (e.g. a build's own)."""
+    """The same for an rtl/ folder written by flow/backends/rtlgen.py (e.g. a build's own)."""
     return run_fullrate(build_fullrate(rtl_dir, tag, cache), feeds, tag=tag,
                         watchdog=watchdog)
 

@@ -1,4 +1,4 @@
-// The full-rate bench of a generated accelerator top (flow/rtlgen.py), all in C++ under
+// The full-rate bench of a generated accelerator top (flow/backends/rtlgen.py), all in C++ under
 // Verilator: inputs offered whenever beats remain (tvalid = 1), outputs always taken
 // (tready = 1). sim/fullrate.py compiles it per design with a generated header,
 // fullrate_ports.h, which binds the design's ports (their names and tdata widths vary):

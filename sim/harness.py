@@ -1,6 +1,6 @@
 """Build and run generated accelerators on Verilator through cocotb, from Python or pytest.
 
-`simulate(g, feeds)` writes the RTL of a hardware graph (flow/rtlgen.py), builds it with
+`simulate(g, feeds)` writes the RTL of a hardware graph (flow/backends/rtlgen.py), builds it with
 Verilator once per distinct RTL (cached under $BINHG_SIM_CACHE, default sim/_build/, keyed by
 a hash of the generated files, so identical designs are compiled once), runs the one bench (sim/stream_bench.py) with the frames packed
 into beats, and returns the output codes and the cycle of every output frame's last beat.
@@ -25,10 +25,10 @@ if str(REPO) not in sys.path:
 
 from flow.golden import compare_outputs  # noqa: E402
 from flow.hwgraph import HwGraph  # noqa: E402
-from flow.rtlgen import TOP  # noqa: E402
-from flow.rtlgen import write_rtl  # noqa: E402
-from flow.stream_format import pack_beats  # noqa: E402
-from flow.stream_format import unpack_beats  # noqa: E402
+from flow.backends.rtlgen import TOP  # noqa: E402
+from flow.backends.rtlgen import write_rtl  # noqa: E402
+from flow.backends.stream_format import pack_beats  # noqa: E402
+from flow.backends.stream_format import unpack_beats  # noqa: E402
 
 def cache_dir() -> Path:
     """Where Verilator builds are kept: $BINHG_SIM_CACHE, else sim/_build/."""

@@ -19,8 +19,8 @@ import numpy as np
 
 from flow.golden import execute
 from flow.hwgraph import HwGraph
-from flow.stream_format import pack_words
-from flow.stream_format import unpack_words
+from flow.backends.stream_format import pack_words
+from flow.backends.stream_format import unpack_words
 
 
 class SimDmaError(RuntimeError):

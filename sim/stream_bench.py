@@ -1,4 +1,4 @@
-"""The cocotb testbench of every generated accelerator top (flow/rtlgen.py): one bench, any DUT
+"""The cocotb testbench of every generated accelerator top (flow/backends/rtlgen.py): one bench, any DUT
 built from a hardware graph, driven through its AXI-Stream ports.
 
 It reads a job (JSON, path in $BINHG_SIM_JOB, written by sim/harness.py): the beats to send on

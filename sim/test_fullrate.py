@@ -17,9 +17,9 @@ from flow import golden
 from flow.hwgraph import HwGraph
 from flow.hwgraph import HwNode
 from flow.hwgraph import HwTensor
-from flow.hwtransforms import InsertFIFOs
-from flow.hwtransforms import apply_all
-from flow.rtlgen import write_rtl
+from flow.planning.fifo_depths import InsertFIFOs
+from flow.hwgraph import apply_all
+from flow.backends.rtlgen import write_rtl
 from sim.fullrate import build_fullrate
 from sim.fullrate import run_fullrate
 from sim.fullrate import simulate_fullrate
@@ -153,7 +153,7 @@ def test_stream_probes_name_the_layer_that_holds_the_stream_up(tmp_path):
     """A skip-link graph whose conv is folded to one lane: the probes find it the limit (its
     input waits for it, its output does not wait), and every stream moves a frame's beats per
     frame period in the window counted."""
-    from flow.fifo_depths import fifo_depths
+    from flow.planning.fifo_depths import fifo_depths
     from sim.fullrate import stream_probes
 
     g = skip_link_graph()
@@ -201,11 +201,11 @@ def concat_of_a_trickling_conv() -> HwGraph:
 
 
 def test_concat_of_a_trickling_conv_runs_at_its_slowest_layer(monkeypatch):
-    """flow/fifo_depths.py's CONCAT_SKEW: with a FIFO of its occupancy and a pixel more on the
+    """flow/planning/fifo_depths.py's CONCAT_SKEW: with a FIFO of its occupancy and a pixel more on the
     conv's input the design runs at the conv's period; without it (the concat rule switched
     off), the concat waits for the conv's whole pixel time on top of the skip's beats."""
-    import flow.fifo_depths as fd
-    from flow.folding import frame_cycles
+    import flow.planning.fifo_depths as fd
+    from flow.planning.folding import frame_cycles
 
     x = np.random.default_rng(5).integers(0, 2, (3, 8, 8, 32))
     periods = {}

@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from flow.rtlgen import TOP
-from flow.rtlgen import write_rtl
+from flow.backends.rtlgen import TOP
+from flow.backends.rtlgen import write_rtl
 from sim.graphs import KINDS
 from sim.graphs import random_graph
 

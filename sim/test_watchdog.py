@@ -1,5 +1,5 @@
 """The watchdog and the FIFO-depth analysis on real RTL: a skip link whose FIFO is too shallow
-deadlocks, and the bench names the join that stalls; the depth flow/fifo_depths.py computes
+deadlocks, and the bench names the join that stalls; the depth flow/planning/fifo_depths.py computes
 for the same graph streams every frame."""
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from flow import golden
-from flow.fifo_depths import fifo_depths
+from flow.planning.fifo_depths import fifo_depths
 from flow.hwgraph import HwGraph
 from flow.hwgraph import HwNode
 from flow.hwgraph import HwTensor
-from flow.hwtransforms import InsertFIFOs
-from flow.hwtransforms import apply_all
+from flow.planning.fifo_depths import InsertFIFOs
+from flow.hwgraph import apply_all
 from sim.harness import SimError
 from sim.harness import assert_bit_exact
 from sim.harness import simulate

@@ -42,7 +42,7 @@ def finn_graph(preset_artifacts):
     def get(name: str):
         from qonnx.core.modelwrapper import ModelWrapper
 
-        from flow.steps import convert_to_finn
+        from flow.frontend.convert import convert_to_finn
 
         a = preset_artifacts(name)
         if a.finn_path is None:

@@ -33,8 +33,9 @@ def uint8_images(cfg, n: int, seed: int) -> np.ndarray:
 def hardware_graph(finn_model):
     """The flow's hardware graph of a FINN graph, up to (not including) folding, with the
     lowering's probes for layer-by-layer comparison."""
-    from flow.hwtransforms import InsertDuplicateStreams, apply_all, streamline
-    from flow.lower import lower_to_hw
+    from flow.frontend.transforms import InsertDuplicateStreams, streamline
+    from flow.hwgraph import apply_all
+    from flow.frontend.lower import lower_to_hw
 
     g = lower_to_hw(finn_model)
     streamline(g)

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from flow import bench
+from flow.measure import bench
 from flow.hwgraph import HwGraph
 
 

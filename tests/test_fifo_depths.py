@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from flow.fifo_depths import IMPLICIT_DEPTH, MARGIN_ROWS, fifo_depths, schedule
+from flow.planning.fifo_depths import IMPLICIT_DEPTH, MARGIN_ROWS, fifo_depths, schedule
 from flow.hwgraph import HwGraph, HwNode, HwTensor
 from flow.layers import layer_of
 

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from flow.boards import get_board
-from flow.folding import (MAX_EXTRA_LANES, UTILIZATION_BUDGET, FoldingError, _combos,
+from flow.planning.folding import (MAX_EXTRA_LANES, UTILIZATION_BUDGET, FoldingError, _combos,
                           choose_folding, estimate, fold_to_cycles, frame_cycles, layer_budget,
                           over_budget, slowdowns)
 from flow.layers import layer_of
@@ -105,7 +105,7 @@ def test_latency_folding_speeds_up_only_low_resolution_layers(graph):
 
 
 def test_latency_folding_shortens_the_latency_and_the_skip_fifos(graph):
-    from flow.fifo_depths import fifo_depths
+    from flow.planning.fifo_depths import fifo_depths
 
     T = 50_000
     fold_to_cycles(graph, T, None)
@@ -118,8 +118,8 @@ def test_latency_folding_shortens_the_latency_and_the_skip_fifos(graph):
 
 
 def test_input_pace_trades_frame_rate_for_fifo_block_ram(graph):
-    from flow.fifo_depths import fifo_depths
-    from flow.folding import bottleneck
+    from flow.planning.fifo_depths import fifo_depths
+    from flow.planning.folding import bottleneck
 
     fold_to_cycles(graph, 20_000, None)
     layers_period = frame_cycles(graph)
@@ -136,7 +136,7 @@ def test_input_pace_trades_frame_rate_for_fifo_block_ram(graph):
 
 def test_weight_roms_follow_the_folding_into_luts_or_block_ram(graph, tmp_path):
     from flow.layers.base import weight_rom
-    from flow.rtlgen import write_rtl
+    from flow.backends.rtlgen import write_rtl
 
     fold_to_cycles(graph, 1 << 62)
     mvtus = [n for n in graph.nodes if n.kind in ("xnor_mvtu", "int_mvtu")]
@@ -155,9 +155,9 @@ def test_weight_roms_follow_the_folding_into_luts_or_block_ram(graph, tmp_path):
 
 
 def test_weight_roms_move_to_luts_layer_by_layer_where_block_ram_is_short(graph, tmp_path):
-    from flow.folding import place_weight_roms
+    from flow.planning.folding import place_weight_roms
     from flow.layers.base import weight_rom
-    from flow.rtlgen import write_rtl
+    from flow.backends.rtlgen import write_rtl
 
     board = get_board("pynq-z2")
     fold_to_cycles(graph, 1 << 62)

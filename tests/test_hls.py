@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 
 from flow import golden
-from flow.hls_csim import CsimError
-from flow.hls_csim import compile_csim
-from flow.hls_csim import csim_missing
-from flow.hls_csim import run_csim
-from flow.hlsgen import HlsError
-from flow.hlsgen import write_hls
+from flow.measure.hls_csim import CsimError
+from flow.measure.hls_csim import compile_csim
+from flow.measure.hls_csim import csim_missing
+from flow.measure.hls_csim import run_csim
+from flow.backends.hlsgen import HlsError
+from flow.backends.hlsgen import write_hls
 from flow.hwgraph import HwGraph
 from flow.hwgraph import HwNode
 from flow.hwgraph import HwTensor

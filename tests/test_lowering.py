@@ -11,10 +11,10 @@ import torch
 from brevitas_models import PRESETS
 from flow import golden
 from flow.hwgraph import HwGraph
-from flow.hwtransforms import (AbsorbClipIntoAdd, AbsorbThresholdsIntoMVTU,
+from flow.frontend.transforms import (AbsorbClipIntoAdd, AbsorbThresholdsIntoMVTU,
                                RemoveIdentityThresholds, streamline)
-from flow.lower import LoweringError, lower_to_hw
-from flow.verify import compare_with_finn
+from flow.frontend.lower import LoweringError, lower_to_hw
+from flow.frontend.verify import compare_with_finn
 from modelutil import hardware_graph, uint8_batch
 
 PAPER = [p for p in PRESETS if p.endswith("-paper")]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from flow.layers.requant import apply_requant
-from flow.requant_fit import fit_requant
+from flow.frontend.requant_fit import fit_requant
 
 
 def prelu_requant_table(K, alpha, slopes, scale, rng=None):

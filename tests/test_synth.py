@@ -1,4 +1,4 @@
-"""flow/synth.py: Yosys synth_xilinx figures of generated RTL, per instance and for the top.
+"""flow/measure/synth.py: Yosys synth_xilinx figures of generated RTL, per instance and for the top.
 
 The figure tables and compare() are checked without Yosys; the rest synthesizes small random
 graphs (sim/graphs.py) and one built here with a large weight ROM and FIFOs of three depths,
@@ -15,15 +15,15 @@ import pytest
 from flow.hwgraph import HwGraph
 from flow.hwgraph import HwNode
 from flow.hwgraph import HwTensor
-from flow.rtlgen import instance_name
-from flow.rtlgen import write_rtl
-from flow.synth import FIGURES
-from flow.synth import SynthError
-from flow.synth import compare
-from flow.synth import figures
-from flow.synth import layer_comparison
-from flow.synth import synthesize
-from flow.synth import yosys_missing
+from flow.backends.rtlgen import instance_name
+from flow.backends.rtlgen import write_rtl
+from flow.measure.synth import FIGURES
+from flow.measure.synth import SynthError
+from flow.measure.synth import compare
+from flow.measure.synth import figures
+from flow.measure.synth import layer_comparison
+from flow.measure.synth import synthesize
+from flow.measure.synth import yosys_missing
 from sim.graphs import random_graph
 
 WHY = yosys_missing()
@@ -101,8 +101,8 @@ def test_xnor_mvtu_figures_add_up(tmp_path):
     assert cmp["kinds"]["xnor_mvtu"]["instances"] == len(g.nodes)
     # the build's report sets Yosys' figures beside the estimates, per layer and in total
     from flow.boards import get_board
-    from flow.folding import estimate
-    from flow.report import hardware_report
+    from flow.planning.folding import estimate
+    from flow.measure.report import hardware_report
 
     rep = hardware_report(g, get_board("pynq-z2"), r)
     syn = rep["synthesis"]

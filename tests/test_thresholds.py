@@ -1,4 +1,4 @@
-"""Exact threshold extraction by enumeration (flow/thresholds.py)."""
+"""Exact threshold extraction by enumeration (flow/frontend/thresholds.py)."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from brevitas_models import build_model, get_preset
-from flow.thresholds import NotMonotoneError, extract_thresholds
+from flow.frontend.thresholds import NotMonotoneError, extract_thresholds
 
 
 def test_random_monotone_tables_are_reproduced():
@@ -77,7 +77,7 @@ def test_bn_sign_with_negative_gamma_flips():
 
 def test_bisection_matches_enumeration_on_a_requantizer():
     """round(acc * scale) clipped to int8, per channel, as the stem's requantizer."""
-    from flow.thresholds import bisect_thresholds
+    from flow.frontend.thresholds import bisect_thresholds
 
     scales = np.array([0.013, 0.1, 1 / 64, 2.5])
     lo, hi = -3000, 3000

@@ -1,4 +1,4 @@
-"""flow/xilinx.py: the Tcl it writes, and how it runs (fake) Xilinx tools. No real tool runs
+"""flow/backends/xilinx.py: the Tcl it writes, and how it runs (fake) Xilinx tools. No real tool runs
 here; with tclsh the scripts' own Tcl logic runs against stubbed Vivado / Vitis HLS commands."""
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from flow import xilinx
+from flow.backends import xilinx
 from flow.boards import get_board
-from flow.xilinx import XilinxError
+from flow.backends.xilinx import XilinxError
 
 
 def ports(in_w=8, out_w=24, n_in=1, n_out=1):

@@ -1,5 +1,5 @@
 """A FIFO of `depth` pixels between two layers; identity on the data. Skip links get deep
-ones (computed by flow/fifo_depths.py) so that the joins downstream cannot deadlock."""
+ones (computed by flow/planning/fifo_depths.py) so that the joins downstream cannot deadlock."""
 from __future__ import annotations
 
 import math

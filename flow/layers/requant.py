@@ -7,7 +7,7 @@
 alpha * (2P - K) -> PReLU -> 8-bit requantizer is affine on each side of the PReLU's knee, so
 this needs 2 multipliers, 2 offsets and a split per channel where thresholds need 255 values.
 The flow only uses it where it reproduces the thresholds on every input code
-(flow/requant_fit.py checks that exhaustively), so the two forms are the same function.
+(flow/frontend/requant_fit.py checks that exhaustively), so the two forms are the same function.
 """
 from __future__ import annotations
 

@@ -1,8 +1,13 @@
-"""Stream width converters: where a stream's producer writes a different number of elements per
-beat than its reader takes, the RTL and HLS generators put a converter between them
-(hw/stream_width_converter.sv, hls/stream_width_converter.hpp). They are not graph nodes, but
-they cost fabric (105 of them took 4,520 LUTs of hg-hpm-z2's 53,324 on pynq-z2), so the
-estimate and the folding count them from here.
+"""Stream word widths and the width converters between them: the one place that decides how
+many elements a stream carries per beat and where a converter goes.
+
+A stream carries what its producer writes per beat (`stream_elems`); a graph input is sized to
+its reader, so the port needs no converter. Where a reader takes a different number of
+elements per beat, the RTL and HLS generators put a converter in front of it
+(hw/stream_width_converter.sv, hls/stream_width_converter.hpp), exactly the ones
+`width_conversions` lists. They are not graph nodes, but they cost fabric (105 of them took
+4,520 LUTs of hg-hpm-z2's 53,324 on pynq-z2), so the estimate and the folding count them from
+here too.
 """
 from __future__ import annotations
 
@@ -17,27 +22,43 @@ from .base import bitwidth
 class WidthConversion:
     tensor: str
     reader: str        # the node that reads the converted stream
+    port: int          # which of the reader's inputs
     bits: int          # bits per element
     in_elems: int      # elements per beat the producer writes
     out_elems: int     # elements per beat the reader takes
 
 
+def stream_elems(g, tensor: str) -> int:
+    """Elements per beat of `tensor` as its producer writes it; a graph input's port is
+    sized to its reader."""
+    from . import layer_of
+
+    p = g.producer(tensor)
+    if p is not None:
+        return layer_of(p).out_elems(p, g)
+    readers = g.consumers(tensor)
+    if not readers:
+        return 1
+    return layer_of(readers[0]).in_elems(readers[0], g, readers[0].inputs.index(tensor))
+
+
 def width_conversions(g, nodes=None) -> list[WidthConversion]:
-    """Every converter the generators insert (graph inputs are sized to their reader, so
-    they need none); only those in front of `nodes` if given."""
+    """Every converter the generators insert; only those in front of `nodes` if given."""
     from . import layer_of
 
     out = []
     for node in (g.nodes if nodes is None else nodes):
         lay = layer_of(node)
         for j, t in enumerate(node.inputs):
-            p = g.producer(t)
-            if p is None:
-                continue
-            have, want = layer_of(p).out_elems(p, g), lay.in_elems(node, g, j)
+            have, want = stream_elems(g, t), lay.in_elems(node, g, j)
             if have != want:
-                out.append(WidthConversion(t, node.name, bitwidth(g, t), have, want))
+                out.append(WidthConversion(t, node.name, j, bitwidth(g, t), have, want))
     return out
+
+
+def conversions_by_reader(g) -> dict[tuple[str, int], WidthConversion]:
+    """The converters keyed by (reader node, input position): what the generators insert."""
+    return {(c.reader, c.port): c for c in width_conversions(g)}
 
 
 def width_converter_cost(bits: int, in_elems: int, out_elems: int) -> Resources:

@@ -6,9 +6,6 @@ StepOutcome. After a step that produced a graph, the graph is saved as
 """
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 import time
 import traceback
 from dataclasses import dataclass
@@ -18,7 +15,7 @@ from typing import Callable
 
 from brevitas_models.config import HGConfig
 
-from .boards import Board
+from ..boards import Board
 
 
 class BuildError(RuntimeError):
@@ -75,10 +72,6 @@ class Step:
     artifacts: tuple[str, ...] = ()  # files/folders (globs) it writes besides its checkpoint
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode())
-
-
 def select_steps(steps: list[Step], start: str | None, stop: str | None) -> list[Step]:
     names = [s.name for s in steps]
     for opt, v in (("--from", start), ("--until", stop)):
@@ -103,7 +96,7 @@ def resume_graph(ctx: BuildContext, steps: list[Step], first: Step) -> None:
                 raise BuildError(f"--from {first.name}: checkpoint '{path}' of step '{s.name}' "
                                  "is missing; run the build without --from first")
             if s.graph == "hw":
-                from .hwgraph import HwGraph
+                from ..hwgraph import HwGraph
 
                 ctx.model = HwGraph.load(path)
             else:
@@ -165,13 +158,3 @@ def run_steps(ctx: BuildContext, steps: list[Step], selected: list[Step],
     return records
 
 
-def write_json(path: Path, data: dict) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 from pathlib import Path
 
 from .runner import BuildContext
@@ -47,24 +46,9 @@ def step_export_qonnx(ctx: BuildContext) -> StepOutcome:
     return StepOutcome("done", f"wrote {path.name}", {"artifact": path.name})
 
 
-def convert_to_finn(model):
-    """QONNX Quant/BipolarQuant nodes -> FINN MultiThreshold + scale Mul/Add (FINN's
-    ConvertQONNXtoFINN), shapes and datatypes inferred, every node uniquely named."""
-    from finn.transformation.qonnx.convert_qonnx_to_finn import ConvertQONNXtoFINN
-    from qonnx.transformation.general import GiveUniqueNodeNames
-    from qonnx.transformation.infer_datatypes import InferDataTypes
-    from qonnx.transformation.infer_shapes import InferShapes
-
-    with warnings.catch_warnings():
-        # qonnx's layout inference notes that it takes 4D tensors as NCHW, which ours are.
-        warnings.filterwarnings("ignore", message="Assuming 4D input is NCHW")
-        model = model.transform(ConvertQONNXtoFINN())
-        model = model.transform(InferShapes()).transform(InferDataTypes())
-        # unique node names, so that every later message can name the node at fault
-        return model.transform(GiveUniqueNodeNames())
-
-
 def step_convert_to_finn(ctx: BuildContext) -> StepOutcome:
+    from ..frontend.convert import convert_to_finn
+
     ctx.model = convert_to_finn(ctx.model)
     ops: dict[str, int] = {}
     for n in ctx.model.graph.node:
@@ -78,9 +62,9 @@ VERIFY_FRAMES = 2
 
 def step_lower_to_hw(ctx: BuildContext) -> StepOutcome:
     """FINN graph -> hardware layers, every float scale/BN/PReLU/quantizer chain absorbed
-    into exact integer thresholds (flow/lower.py)."""
-    from .lower import LoweringError
-    from .lower import lower_to_hw
+    into exact integer thresholds (flow/frontend/lower.py)."""
+    from ..frontend.lower import LoweringError
+    from ..frontend.lower import lower_to_hw
 
     bar, advance = progress(ctx, "lowering FINN nodes", len(ctx.model.graph.node))
     try:
@@ -95,15 +79,15 @@ def step_lower_to_hw(ctx: BuildContext) -> StepOutcome:
 def step_streamline(ctx: BuildContext) -> StepOutcome:
     """Thresholds into the MVTUs before them (matrix-vector-threshold units), requantizing
     clips into saturating adds, identity thresholds dropped."""
-    from .hwtransforms import streamline
+    from ..frontend.transforms import streamline
 
     streamline(ctx.model)
     return StepOutcome("done", "", {"layers": ctx.model.count_kinds()})
 
 
 def step_insert_duplicates(ctx: BuildContext) -> StepOutcome:
-    from .hwtransforms import InsertDuplicateStreams
-    from .hwtransforms import apply_all
+    from ..frontend.transforms import InsertDuplicateStreams
+    from ..hwgraph import apply_all
 
     apply_all(ctx.model, [InsertDuplicateStreams()])
     ctx.model.check()
@@ -111,8 +95,8 @@ def step_insert_duplicates(ctx: BuildContext) -> StepOutcome:
 
 
 def step_fold(ctx: BuildContext) -> StepOutcome:
-    from .folding import FoldingError
-    from .folding import choose_folding
+    from ..planning.folding import FoldingError
+    from ..planning.folding import choose_folding
 
     try:
         r = choose_folding(ctx.model, ctx.board, ctx.target_fps)
@@ -137,9 +121,9 @@ def step_fold(ctx: BuildContext) -> StepOutcome:
 
 
 def step_fifo_depths(ctx: BuildContext) -> StepOutcome:
-    from .fifo_depths import fifo_depths
-    from .hwtransforms import InsertFIFOs
-    from .hwtransforms import apply_all
+    from ..planning.fifo_depths import fifo_depths
+    from ..planning.fifo_depths import InsertFIFOs
+    from ..hwgraph import apply_all
 
     if ctx.model.count_kinds().get("fifo"):
         raise BuildError("the graph has FIFOs already; resume from an earlier step")
@@ -160,8 +144,8 @@ def step_verify_golden(ctx: BuildContext) -> StepOutcome:
     import numpy as np
     from qonnx.core.modelwrapper import ModelWrapper
 
-    from .runner import atomic_write_bytes
-    from .verify import compare_with_finn
+    from brevitas_models.files import write_bytes_atomic
+    from ..frontend.verify import compare_with_finn
 
     finn_path = ctx.intermediate_dir / "convert_to_finn.onnx"
     if not finn_path.is_file():
@@ -177,7 +161,7 @@ def step_verify_golden(ctx: BuildContext) -> StepOutcome:
                          + "; ".join(res.mismatches[:3]))
     buf = io.BytesIO()
     np.savez_compressed(buf, images=images, **{f"out_{k}": v for k, v in res.outputs.items()})
-    atomic_write_bytes(ctx.out_dir / "golden" / "vectors.npz", buf.getvalue())
+    write_bytes_atomic(ctx.out_dir / "golden" / "vectors.npz", buf.getvalue())
     return StepOutcome("done", f"{VERIFY_FRAMES} frames, {res.streams_checked} streams equal "
                        "code for code", {"frames": VERIFY_FRAMES,
                                          "streams_checked": res.streams_checked})
@@ -202,9 +186,9 @@ def write_folder(ctx: BuildContext, name: str, write, error: type, what: str) ->
 
 
 def step_generate_rtl(ctx: BuildContext) -> StepOutcome:
-    """rtl/: one hw/ module instance per layer, ROM files, the stitched top (flow/rtlgen.py)."""
-    from .rtlgen import RtlError
-    from .rtlgen import write_rtl
+    """rtl/: one hw/ module instance per layer, ROM files, the stitched top (flow/backends/rtlgen.py)."""
+    from ..backends.rtlgen import RtlError
+    from ..backends.rtlgen import write_rtl
 
     m = write_folder(ctx, "rtl", write_rtl, RtlError, "RTL")
     conv = sum(i["kind"] == "width_converter" for i in m["instances"])
@@ -223,10 +207,10 @@ SYNTH_BUDGET_SECONDS = 120
 def step_synthesize(ctx: BuildContext) -> StepOutcome:
     """Yosys synth_xilinx of rtl/, hierarchy kept: LUT/FF/BRAM/DSP/CARRY per layer instance
     and for the top (synth/synth.json, read by the report beside the estimates)."""
-    from .folding import estimate
-    from .synth import SynthError
-    from .synth import synthesize
-    from .synth import yosys_missing
+    from ..planning.folding import estimate
+    from ..measure.synth import SynthError
+    from ..measure.synth import synthesize
+    from ..measure.synth import yosys_missing
 
     if ctx.synth == "no":
         return StepOutcome("skipped", "--no-synth was given")
@@ -265,19 +249,17 @@ def step_simulate_rtl(ctx: BuildContext) -> StepOutcome:
     report)."""
     import numpy as np
 
-    from .golden import images_to_stream
-    from .runner import write_json
+    from brevitas_models.files import write_json_atomic as write_json
 
-    try:
-        from sim.fullrate import simulate_fullrate_rtl
-        from sim.harness import SimError
-        from sim.harness import assert_bit_exact
-        from sim.harness import verilator_missing
-    except ImportError as e:
-        return StepOutcome("skipped", f"the simulation bench cannot be imported ({e})")
+    from ..golden import images_to_stream
+    from ..measure.simulate import SimulationError
+    from ..measure.simulate import default_cache
+    from ..measure.simulate import simulate_rtl
+    from ..measure.simulate import simulator_missing
+
     if ctx.sim == "no":
         return StepOutcome("skipped", "--no-sim was given")
-    from .fifo_depths import schedule
+    from ..planning.fifo_depths import schedule
 
     sched = schedule(ctx.model)
     need = sched.latency + SIM_FRAMES * sched.period      # predicted, from the schedule
@@ -287,7 +269,7 @@ def step_simulate_rtl(ctx: BuildContext) -> StepOutcome:
             f"more than the default budget of {SIM_BUDGET_CYCLES:,} (about "
             f"{need / SIM_CYCLES_PER_SECOND / 60:.0f} min with the full-rate bench, plus its "
             "compile); --sim runs it anyway")
-    why = verilator_missing()
+    why = simulator_missing()
     if why:
         return StepOutcome("skipped", why)
     vec = np.load(ctx.out_dir / "golden" / "vectors.npz")
@@ -297,26 +279,22 @@ def step_simulate_rtl(ctx: BuildContext) -> StepOutcome:
     expected = {k[4:]: np.concatenate([vec[k]] * reps)[:SIM_FRAMES]
                 for k in vec.files if k.startswith("out_")}
     try:
-        # a shared cache ($BINHG_SIM_CACHE) reuses the compile of an identical design
-        r = simulate_fullrate_rtl(ctx.out_dir / "rtl", {g.inputs[0]: images_to_stream(images)},
-                                  tag=ctx.cfg.name, cache=os.environ.get("BINHG_SIM_CACHE")
-                                  or ctx.out_dir / "sim")
-        assert_bit_exact(r, expected, "RTL simulation")
-    except (SimError, AssertionError) as e:
+        r = simulate_rtl(ctx.out_dir / "rtl", {g.inputs[0]: images_to_stream(images)},
+                         expected, tag=ctx.cfg.name, cache=default_cache(ctx.out_dir))
+    except SimulationError as e:
         raise BuildError(str(e)) from None
-    from .folding import frame_cycles
+    from ..planning.folding import frame_cycles
 
     est = int(frame_cycles(g))
-    sim = int(r.cycles_per_frame())
-    first_end = min(v[0] for v in r.frame_end.values())
-    info = {"frames": len(images), "bit_exact": True, "cycles_per_frame": sim,
-            "latency_cycles": int(first_end), "estimate_cycles_per_frame": est,
+    sim = r.cycles_per_frame
+    info = {"frames": r.frames, "bit_exact": True, "cycles_per_frame": sim,
+            "latency_cycles": r.latency_cycles, "estimate_cycles_per_frame": est,
             "estimate_error": round((est - sim) / sim, 4),
             "bench": "sim/fullrate.py (Verilator, full rate)"}
     if sim > 1.1 * est:
         info["note"] = (
             "the simulated frame period exceeds the slowest layer's by more than 10 %: some "
-            "stream stalls that the pixel schedule (flow/fifo_depths.py) does not model")
+            "stream stalls that the pixel schedule (flow/planning/fifo_depths.py) does not model")
     write_json(ctx.out_dir / "sim" / "rtl_sim.json", info)
     return StepOutcome("done", f"{len(images)} frames bit-exact; {sim} cycles/frame simulated, "
                        f"{est} estimated ({info['estimate_error']:+.1%})", info)
@@ -324,9 +302,9 @@ def step_simulate_rtl(ctx: BuildContext) -> StepOutcome:
 
 def step_generate_hls(ctx: BuildContext) -> StepOutcome:
     """hls/: one hls/ kernel call per layer in a DATAFLOW top, weights and thresholds as
-    headers, the C simulation testbench (flow/hlsgen.py)."""
-    from .hlsgen import HlsError
-    from .hlsgen import write_hls
+    headers, the C simulation testbench (flow/backends/hlsgen.py)."""
+    from ..backends.hlsgen import HlsError
+    from ..backends.hlsgen import write_hls
 
     m = write_folder(ctx, "hls", write_hls, HlsError, "HLS code")
     conv = sum(s["producer"] == "width converter" for s in m["streams"])
@@ -339,13 +317,13 @@ def step_csim_hls(ctx: BuildContext) -> StepOutcome:
     """g++ C simulation of hls/ on the golden frames: bit-exact or the build fails."""
     import numpy as np
 
-    from .golden import compare_outputs
-    from .golden import images_to_stream
-    from .hls_csim import CsimError
-    from .hls_csim import compile_csim
-    from .hls_csim import csim_missing
-    from .hls_csim import run_csim
-    from .runner import write_json
+    from ..golden import compare_outputs
+    from ..golden import images_to_stream
+    from ..measure.hls_csim import CsimError
+    from ..measure.hls_csim import compile_csim
+    from ..measure.hls_csim import csim_missing
+    from ..measure.hls_csim import run_csim
+    from brevitas_models.files import write_json_atomic as write_json
 
     why = csim_missing()
     if why:
@@ -372,8 +350,8 @@ def step_csim_hls(ctx: BuildContext) -> StepOutcome:
 def step_xilinx_scripts(ctx: BuildContext) -> StepOutcome:
     """The Tcl a machine with the Xilinx tools runs: hls/hls_synth.tcl (Vitis HLS), and for
     the chosen backend the IP packaging and the PYNQ block design with the PS and an AXI DMA
-    up to the bitstream (flow/xilinx.py)."""
-    from .xilinx import write_scripts
+    up to the bitstream (flow/backends/xilinx.py)."""
+    from ..backends.xilinx import write_scripts
 
     manifest = ctx.out_dir / ctx.backend / "accelerator.json"
     if not manifest.is_file():
@@ -390,9 +368,9 @@ def step_xilinx_scripts(ctx: BuildContext) -> StepOutcome:
 
 def step_hls_synth(ctx: BuildContext) -> StepOutcome:
     """Vitis HLS: synthesis of hls/ and export as IP, where vitis_hls is on PATH."""
-    from .xilinx import XilinxError
-    from .xilinx import run_hls_synth
-    from .xilinx import tool_missing
+    from ..backends.xilinx import XilinxError
+    from ..backends.xilinx import run_hls_synth
+    from ..backends.xilinx import tool_missing
 
     if ctx.backend != "hls":
         return StepOutcome("skipped", "--backend rtl: the bitstream is built from rtl/ "
@@ -410,9 +388,9 @@ def step_hls_synth(ctx: BuildContext) -> StepOutcome:
 def step_bitstream(ctx: BuildContext) -> StepOutcome:
     """Vivado: (RTL IP packaging,) block design, bitstream, bitfile/accelerator.bit + .hwh,
     where vivado is on PATH. Success only when both files exist."""
-    from .xilinx import XilinxError
-    from .xilinx import run_bitstream
-    from .xilinx import tool_missing
+    from ..backends.xilinx import XilinxError
+    from ..backends.xilinx import run_bitstream
+    from ..backends.xilinx import tool_missing
 
     why = tool_missing("vivado")
     if why:
@@ -427,10 +405,10 @@ def step_bitstream(ctx: BuildContext) -> StepOutcome:
 
 def step_deploy(ctx: BuildContext) -> StepOutcome:
     """deploy/: the PYNQ driver, its config and example, the board README and, when built,
-    the bitstream (flow/deploy.py)."""
+    the bitstream (flow/deploy/)."""
     from brevitas_models.photos import landmarks_of
 
-    from .deploy import write_deploy
+    from ..deploy import write_deploy
 
     fmt, names, lines = landmarks_of(ctx.cfg.num_landmarks)
     meta = {"model": ctx.cfg.name, "board": ctx.board.name, "part": ctx.board.part,
@@ -448,8 +426,8 @@ def step_deploy(ctx: BuildContext) -> StepOutcome:
 
 
 def step_report(ctx: BuildContext) -> StepOutcome:
-    from .hwgraph import GraphError
-    from .report import hardware_report
+    from ..hwgraph import GraphError
+    from ..measure.report import hardware_report
 
     synth_path = ctx.out_dir / "synth" / "synth.json"
     synth = json.loads(synth_path.read_text()) if synth_path.is_file() else None

@@ -26,8 +26,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from .rtlgen import TOP
-from .runner import write_json
+from ..backends.rtlgen import TOP
+from brevitas_models.files import write_json_atomic
 
 RESULT = "synth.json"
 LOG = "yosys.log"
@@ -347,7 +347,7 @@ def synthesize(rtl_dir: Path, family: str, work_dir: Path,
         "options": list(options),
         "log": str(log_path),
     }
-    write_json(result_path, result)
+    write_json_atomic(result_path, result)
     if log:
         t = result["top"]
         log(f"yosys finished in {seconds:.0f} s: LUT {t['lut']}, FF {t['ff']}, "
@@ -360,10 +360,10 @@ def layer_comparison(g, result: dict) -> dict:
     of its instance `u_<node>`, and per layer kind their sums. Width converters are not graph
     nodes: they are summed under "width_converter", beside the estimate of all of them
     (flow/layers/width_converter.py). Returns {"layers": [...], "kinds": {kind: {...}}}."""
-    from .layers import layer_of
-    from .layers.width_converter import converters_cost
-    from .layers.width_converter import width_conversions
-    from .rtlgen import instance_name
+    from ..layers import layer_of
+    from ..layers.width_converter import converters_cost
+    from ..layers.width_converter import width_conversions
+    from ..backends.rtlgen import instance_name
 
     layers, kinds = [], {}
     seen = set()
@@ -404,14 +404,14 @@ def _pct(x) -> str:
 
 
 def main(argv=None) -> int:
-    """python -m flow.synth BUILD_DIR: synthesize BUILD_DIR/rtl into BUILD_DIR/synth and
+    """python -m flow.measure.synth BUILD_DIR: synthesize BUILD_DIR/rtl into BUILD_DIR/synth and
     print the estimate against Yosys per layer kind."""
     import argparse
 
-    from .boards import get_board
-    from .hwgraph import HwGraph
+    from ..boards import get_board
+    from ..hwgraph import HwGraph
 
-    ap = argparse.ArgumentParser(prog="python -m flow.synth", description=main.__doc__)
+    ap = argparse.ArgumentParser(prog="python -m flow.measure.synth", description=main.__doc__)
     ap.add_argument("build_dir", type=Path)
     ap.add_argument("--family", help="zynq-7000 | zynq-ultrascale+ (default: the build's "
                     "board in report.json, else zynq-7000)")

@@ -6,28 +6,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .hwgraph import HwGraph
-from .hwgraph import HwNode
-from .hwgraph import HwTensor
-from .layers import layer_of
-from .layers.thresholding import apply_thresholds
+from ..hwgraph import HwGraph
+from ..hwgraph import HwNode
+from ..hwgraph import HwTensor
+from ..hwgraph import Transformation
+from ..hwgraph import apply_all
+from ..layers.thresholding import apply_thresholds
 
 # A threshold unit is compared against identity/clip over its whole input range when that
 # range is at most this wide.
 CHECK_RANGE_MAX = 1 << 16
-
-
-class Transformation:
-    def apply(self, g: HwGraph) -> bool:
-        raise NotImplementedError
-
-
-def apply_all(g: HwGraph, transformations) -> HwGraph:
-    for t in transformations:
-        while t.apply(g):
-            pass
-    g.topo_sort()
-    return g
 
 
 def _rewire(g: HwGraph, old: str, new: str) -> None:
@@ -151,32 +139,6 @@ class InsertDuplicateStreams(Transformation):
         return False
 
 
-def stream_pe(g: HwGraph, name: str) -> int:
-    """Values per word on a stream: what its producer writes per beat."""
-    p = g.producer(name)
-    return layer_of(p).out_elems(p, g) if p is not None else 1
-
-
-class InsertFIFOs(Transformation):
-    """A FIFO on every stream whose depth (in pixels) is given in `depths` {stream: depth}."""
-
-    def __init__(self, depths: dict[str, int]):
-        self.depths = dict(depths)
-
-    def apply(self, g):
-        for name, depth in sorted(self.depths.items()):
-            t = g.tensors[name]
-            o = g.fresh_name(f"{name}_fifo")
-            g.add_tensor(HwTensor(o, t.shape, t.dtype, t.lo, t.hi))
-            for r in g.consumers(name):
-                r.inputs = [o if i == name else i for i in r.inputs]
-            g.add_node(HwNode(g.fresh_name(f"fifo_{name}"), "fifo", [name], [o],
-                              {"depth": int(depth), "pe": stream_pe(g, name)}))
-        changed = bool(self.depths)
-        self.depths = {}
-        return changed
-
-
 class ThresholdsToRequant(Transformation):
     """An MVTU's many-level thresholds (an 8-bit requantizer: 255 per channel) become the
     two-piece affine requantizer where that reproduces them on every accumulator value,
@@ -221,7 +183,7 @@ class ThresholdsToRequant(Transformation):
 
     @staticmethod
     def _acc_range(n, g):
-        from .layers.int_mvtu import accumulator_range
+        from ..layers.int_mvtu import accumulator_range
 
         lo, hi = g.tensors[n.inputs[0]].code_range()
         a, b = accumulator_range(n.arrays["weights"], lo, hi)

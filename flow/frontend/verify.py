@@ -13,8 +13,8 @@ from dataclasses import field
 
 import numpy as np
 
-from . import golden
-from .hwgraph import HwGraph
+from .. import golden
+from ..hwgraph import HwGraph
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""deploy/: what goes to the board. The weights-independent PYNQ driver (flow/pynq_driver/),
+"""deploy/: what goes to the board. The weights-independent PYNQ driver (flow/deploy/pynq_driver/),
 the two modules it imports (the stream format and the landmark decoder), an example and a
 Jupyter notebook (as PYNQ overlays are delivered), a README for the board, a sample photo
 (procedural), accelerator.json (everything build-specific: ports, DMA word sizes, output
@@ -14,13 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .hwgraph import HwGraph
-from .stream_format import port_info
+from ..hwgraph import HwGraph
+from ..backends.stream_format import port_info
 
-ROOT = Path(__file__).resolve().parent.parent
-DRIVER_FILES = [ROOT / "flow" / "pynq_driver" / f for f in
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+DRIVER_FILES = [HERE / "pynq_driver" / f for f in
                 ("binhg_driver.py", "example.py", "README.md", "landmarks.ipynb")]
-SHARED_MODULES = [ROOT / "flow" / "stream_format.py", ROOT / "brevitas_models" / "landmarks.py"]
+SHARED_MODULES = [ROOT / "flow" / "backends" / "stream_format.py", ROOT / "brevitas_models" / "landmarks.py"]
 DMA_CELL = "dma"        # the AXI DMA's name in vivado/block_design.tcl
 
 
@@ -36,7 +37,7 @@ def build_id(design_dir: Path) -> str:
 
 def deploy_config(g: HwGraph, manifest: dict, design_dir: Path, meta: dict) -> dict:
     """accelerator.json: the ports as the DMA moves them and the output's dequantization."""
-    from .xilinx import dma_stream_width
+    from ..backends.xilinx import dma_stream_width
 
     (pin,), (pout,) = manifest["inputs"], manifest["outputs"]
     ports = {}

@@ -1,17 +1,17 @@
 """Per-layer and total cycles, frame rate and resources of a folded hardware graph."""
 from __future__ import annotations
 
-from .boards import Board
-from .fifo_depths import schedule
-from .folding import UTILIZATION_BUDGET
-from .folding import bottleneck
-from .folding import estimate
-from .folding import frame_cycles
-from .hwgraph import HwGraph
-from .layers import layer_of
-from .layers.base import check_fold
-from .layers.width_converter import converters_cost
-from .layers.width_converter import width_conversions
+from ..boards import Board
+from ..planning.fifo_depths import schedule
+from ..planning.folding import UTILIZATION_BUDGET
+from ..planning.folding import bottleneck
+from ..planning.folding import estimate
+from ..planning.folding import frame_cycles
+from ..hwgraph import HwGraph
+from ..layers import layer_of
+from ..layers.base import check_fold
+from ..layers.width_converter import converters_cost
+from ..layers.width_converter import width_conversions
 
 
 def synthesis_report(g: HwGraph, board: Board, synth: dict, estimated: dict) -> dict:
@@ -30,7 +30,7 @@ def synthesis_report(g: HwGraph, board: Board, synth: dict, estimated: dict) -> 
         "kinds": cmp["kinds"], "yosys_seconds": synth["seconds"],
         "yosys_version": synth["yosys_version"], "family": synth["family"],
         "options": synth["options"], "figures": list(FIGURES),
-        "source": "Yosys synth_xilinx of rtl/ (flow/synth.py), hierarchy kept",
+        "source": "Yosys synth_xilinx of rtl/ (flow/measure/synth.py), hierarchy kept",
     }, {r["name"]: r for r in cmp["layers"]}
 
 

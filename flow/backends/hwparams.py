@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .hwgraph import HwGraph
-from .hwgraph import HwNode
-from .layers.int_mvtu import accumulator_range
+from ..hwgraph import HwGraph
+from ..hwgraph import HwNode
+from ..layers.int_mvtu import accumulator_range
 
 
 def signed_bits(lo: int, hi: int) -> int:

@@ -12,7 +12,7 @@ came after (scales, BatchNorm, PReLU, ...). Structural nodes (Conv, MaxPool, Res
 Add, Slice, Pad) become hardware layers on the codes. A MultiThreshold ends a chain: we run
 the chain and the MultiThreshold with onnxruntime/qonnx on *every* code the stream can hold
 (or bisect where there are millions) and read off exact integer thresholds
-(flow/thresholds.py). So scales, BN, PReLU and requantizers are absorbed into thresholds, and
+(flow/frontend/thresholds.py). So scales, BN, PReLU and requantizers are absorbed into thresholds, and
 the hardware graph computes what the FINN graph computes, code for code.
 
 Anything the hardware cannot do raises LoweringError naming the FINN node.
@@ -28,10 +28,10 @@ from onnx import TensorProto
 from onnx import helper
 from onnx import numpy_helper
 
-from .hwgraph import HwGraph
-from .hwgraph import HwNode
-from .hwgraph import HwTensor
-from .layers.int_mvtu import accumulator_range
+from ..hwgraph import HwGraph
+from ..hwgraph import HwNode
+from ..hwgraph import HwTensor
+from ..layers.int_mvtu import accumulator_range
 from .thresholds import NotMonotoneError
 from .thresholds import Thresholds
 from .thresholds import bisect_thresholds

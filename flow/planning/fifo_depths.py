@@ -30,7 +30,7 @@ by a large part of a period), a skip link holds pixels of several frames at once
 computed from one frame alone let the skip FIFO fill and the input stall, and the measured
 frame period then grew to the latency (hg-hpm-tiny: 74,054 simulated cycles per frame against
 12,544). Depths from the full pipeline sustain the period; their cost in block RAM is what
-makes the folding (flow/folding.py) fold low-resolution layers for latency, or, where even
+makes the folding (flow/planning/folding.py) fold low-resolution layers for latency, or, where even
 that does not fit, feed the input at a slower pace than the slowest layer's period (the
 graph's meta "frame_period"): the FIFOs then hold fewer frames.
 """
@@ -41,8 +41,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .hwgraph import HwGraph
-from .layers import layer_of
+from ..hwgraph import HwGraph
+from ..hwgraph import HwNode
+from ..hwgraph import HwTensor
+from ..hwgraph import Transformation
+from ..layers import layer_of
+from ..layers.width_converter import stream_elems
 
 # Every connection is a 2-deep handshake buffer (skid buffer) in the RTL anyway.
 IMPLICIT_DEPTH = 2
@@ -65,7 +69,7 @@ def _asap(earliest: np.ndarray, ii: float) -> np.ndarray:
 
 def layer_budget(node, g: HwGraph, period: int, slowdown: int | None) -> int:
     """Cycles a layer may take per frame at frame period `period`: the period, or, with
-    latency folding (flow/folding.py), period * min(1, slowdown * its pixels / the most
+    latency folding (flow/planning/folding.py), period * min(1, slowdown * its pixels / the most
     pixels any layer has)."""
     if slowdown is None:
         return period
@@ -184,3 +188,23 @@ def fifo_depths(g: HwGraph) -> tuple[dict[str, int], Schedule]:
                 if n.kind == "concat" and concat_skewed(g, n, i, s.period):
                     depths[i] = max(depths.get(i, 0), s.occupancy.get(i, 0) + CONCAT_SKEW)
     return depths, s
+
+
+class InsertFIFOs(Transformation):
+    """A FIFO on every stream whose depth (in pixels) is given in `depths` {stream: depth}."""
+
+    def __init__(self, depths: dict[str, int]):
+        self.depths = dict(depths)
+
+    def apply(self, g):
+        for name, depth in sorted(self.depths.items()):
+            t = g.tensors[name]
+            o = g.fresh_name(f"{name}_fifo")
+            g.add_tensor(HwTensor(o, t.shape, t.dtype, t.lo, t.hi))
+            for r in g.consumers(name):
+                r.inputs = [o if i == name else i for i in r.inputs]
+            g.add_node(HwNode(g.fresh_name(f"fifo_{name}"), "fifo", [name], [o],
+                              {"depth": int(depth), "pe": stream_elems(g, name)}))
+        changed = bool(self.depths)
+        self.depths = {}
+        return changed

@@ -8,7 +8,7 @@ than it needs to be.
 A layer's budget is T, except for latency: a layer of a low hourglass level, folded to take
 all of T for its few pixels, needs a large part of T before its first output row, and the
 levels above wait for it while their skip links fill. The FIFO depths that sustain the period
-then hold several frames (flow/fifo_depths.py), more block RAM than a small board has. So a
+then hold several frames (flow/planning/fifo_depths.py), more block RAM than a small board has. So a
 layer with fewer output pixels than the layer with the most may emit its pixels at most
 `slowdown` times slower than that one (fifo_depths.layer_budget). slowdown = None is the plain
 frame-rate folding. Two more knobs trade resources where block RAM is short: weight ROMs go to
@@ -32,20 +32,20 @@ import itertools
 import math
 from dataclasses import dataclass
 
-from .boards import Board
-from .hwgraph import HwGraph
-from .layers import Resources
+from ..boards import Board
+from ..hwgraph import HwGraph
+from ..layers import Resources
 from .fifo_depths import fifo_depths
 from .fifo_depths import frame_period
 from .fifo_depths import layer_budget
-from .hwtransforms import stream_pe
-from .layers import layer_of
-from .layers.base import MatrixVectorUnit
-from .layers.base import bitwidth
-from .layers.base import rom_cost
-from .layers.base import weight_rom
-from .layers.fifo import fifo_resources
-from .layers.width_converter import converters_cost
+from ..layers.width_converter import stream_elems
+from ..layers import layer_of
+from ..layers.base import MatrixVectorUnit
+from ..layers.base import bitwidth
+from ..layers.base import rom_cost
+from ..layers.base import weight_rom
+from ..layers.fifo import fifo_resources
+from ..layers.width_converter import converters_cost
 
 UTILIZATION_BUDGET = 0.85
 
@@ -146,7 +146,7 @@ def estimate(g: HwGraph) -> Resources:
         depths, _ = fifo_depths(g)
         for name, depth in depths.items():
             t = g.tensors[name]
-            total = total + fifo_resources(bitwidth(g, name), t.channels, stream_pe(g, name),
+            total = total + fifo_resources(bitwidth(g, name), t.channels, stream_elems(g, name),
                                            depth)
     return total
 
@@ -172,7 +172,7 @@ def bottleneck(g: HwGraph) -> dict:
                         "folding chose to feed the input one frame per this many cycles, "
                         "the period the FIFO depths are sized for (FIFOs for a faster pace "
                         "did not fit, or it is the nearest point of the search's period "
-                        "grid; flow/folding.py)"}
+                        "grid; flow/planning/folding.py)"}
     return {"name": n.name, "op": n.kind, "cycles": int(cyc)}
 
 

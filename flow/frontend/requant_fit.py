@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from .layers.requant import apply_requant
+from ..layers.requant import apply_requant
 
 SHIFT = 24   # fraction bits of the multipliers: enough for domains of up to ~2^12 codes
 

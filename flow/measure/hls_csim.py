@@ -1,4 +1,4 @@
-"""C simulation of a generated HLS project (flow/hlsgen.py) with g++: what Vitis HLS's csim
+"""C simulation of a generated HLS project (flow/backends/hlsgen.py) with g++: what Vitis HLS's csim
 does, on a machine without Vitis.
 
 The arbitrary-precision types and hls::stream come from the Apache-2.0 headers that the hls4ml
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .stream_format import pack_beats
-from .stream_format import unpack_beats
+from ..backends.stream_format import pack_beats
+from ..backends.stream_format import unpack_beats
 
 CXXFLAGS = ("-std=c++14", "-O1", "-w")
 # The hls_stream.h model warns (and returns zeros) when a kernel reads an empty stream, and
