@@ -421,9 +421,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="DataLoader processes reading the photos of a file data set")
     a = p.parse_args(argv)
     sched = schedule_args(a.schedule, a.data)
-    epochs = a.epochs or sched.get("epochs", 5)
-    batch = a.batch or sched.get("batch", 32)
-    train_size = a.train_size or (None if needs_root(a.data) else 2000)
+    epochs = a.epochs if a.epochs is not None else sched.get("epochs", 5)
+    batch = a.batch if a.batch is not None else sched.get("batch", 32)
+    train_size = a.train_size if a.train_size is not None else (
+        None if needs_root(a.data) else 2000)
     try:
         cfg = get_preset(a.preset).replace(res_bits=a.res_bits)
         if a.input_size:
