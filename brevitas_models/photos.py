@@ -581,10 +581,12 @@ class PhotoDataset(ProceduralDataset):
     def protocol(self) -> str:
         return self.fmt.protocol
 
-    def select(self, num_landmarks: int) -> np.ndarray:
-        k = len(self.fmt.names)
+    @classmethod
+    def select(cls, num_landmarks: int) -> np.ndarray:
+        """The landmarks of the format a network of `num_landmarks` heatmaps predicts."""
+        k = len(cls.fmt.names)
         if num_landmarks != k:
-            raise ValueError(f"data set '{self.data_name}' has {k} landmarks; num_landmarks "
+            raise ValueError(f"data set '{cls.data_name}' has {k} landmarks; num_landmarks "
                              f"must be {k}, got {num_landmarks}")
         return np.arange(k)
 
@@ -619,7 +621,8 @@ class MpiiDataset(PhotoDataset):
     data.LANDMARK_PRIORITY, as the stick figures (for the small presets)."""
     fmt, data_name = MPII, "mpii"
 
-    def select(self, num_landmarks: int) -> np.ndarray:
+    @classmethod
+    def select(cls, num_landmarks: int) -> np.ndarray:
         if not 1 <= num_landmarks <= 16:
             raise ValueError(f"MPII has 16 joints; num_landmarks must be in 1..16, got "
                              f"{num_landmarks}")
@@ -674,7 +677,7 @@ def landmarks_of(num_landmarks: int) -> tuple[LandmarkFormat, tuple[str, ...], t
     if num_landmarks == len(COCO.names):
         return COCO, COCO.names, COCO.lines
     if 1 <= num_landmarks <= 16:
-        ids = [int(i) for i in MpiiDataset.select(MpiiDataset, num_landmarks)]
+        ids = [int(i) for i in MpiiDataset.select(num_landmarks)]
         at = {j: k for k, j in enumerate(ids)}
         lines = tuple((at[a], at[b]) for a, b in MPII.lines if a in at and b in at)
         return MPII, tuple(MPII.names[i] for i in ids), lines
@@ -687,7 +690,7 @@ def sample_photo(num_landmarks: int, input_size: int, upscale: int = 4) -> np.nd
     """A photo-like sample for a network's demos (deploy/sample.png): item 0 of the
     procedural test split at the network's input size (a face for 68 landmarks, else a
     stick figure), blown up `upscale` times and set in a 4:3 frame, so that letterboxing it
-    back to the input size is part of the demo. uint8 [3 S u / 4... ] RGB."""
+    back to the input size is part of the demo. uint8 RGB [S*u, S*u*4/3 (about), 3]."""
     if num_landmarks == faces.NUM_LANDMARKS:
         item = faces.SyntheticFaceDataset(input_size, num_landmarks, "test", 1)[0]
     else:
