@@ -80,8 +80,12 @@ def test_deploy_folder(build):
     d = build / "deploy"
     assert sorted(p.name for p in d.iterdir()) == ["README.md", "accelerator.json",
                                                    "binhg_driver.py", "example.py",
-                                                   "landmarks.py", "stream_format.py"]
+                                                   "landmarks.ipynb", "landmarks.py",
+                                                   "sample.png", "stream_format.py"]
     cfg = json.loads((d / "accelerator.json").read_text())
+    assert cfg["landmarks"]["names"] == ["r-ankle", "l-ankle", "head-top", "r-wrist",
+                                         "l-wrist"]
+    assert cfg["landmarks"]["format"] == "mpii" and cfg["landmarks"]["lines"] == []
     assert cfg["bitstream_built"] is False and cfg["dma"] == "dma"
     assert cfg["input"]["dma_word_bytes"] == 4 and cfg["input"]["tdata_width"] == 24
     assert len(cfg["output"]["scale"]) == cfg["output"]["shape"][-1] == 5
@@ -261,3 +265,78 @@ def test_a_built_bitstream_goes_into_deploy(build, tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert json.loads((b / "deploy" / "accelerator.json").read_text())["bitstream_built"]
     assert (b / "deploy" / "accelerator.hwh").read_text() == "hwh"
+
+
+def _photo(shape=(90, 130)):
+    """A non-square photo: the sample's figure letterboxed into another frame."""
+    from PIL import Image
+
+    from brevitas_models.photos import sample_photo
+
+    return np.asarray(Image.fromarray(sample_photo(5, 32)).resize(shape[::-1]))
+
+
+def test_the_driver_takes_photos_of_any_size(build, driver):
+    """landmarks_in_image: letterbox in, the PyTorch network's landmarks (through the same
+    crop) out in the photo's pixels; grey frames too; bad frames refused by what is wrong."""
+    from brevitas_models.landmarks import apply_matrix
+    from brevitas_models.landmarks import photo_crop
+
+    with driver.Accelerator.from_deploy(build / "deploy", max_batch=2,
+                                        overlay=GoldenOverlay(build),
+                                        allocate=sim_allocate) as acc:
+        for shape in ((90, 130), (200, 64), (32, 32), (7, 300)):
+            photo = _photo(shape)
+            got = acc.landmarks_in_image(photo)
+            crop, back = photo_crop(photo, 32)
+            want = apply_matrix(back, torch_landmarks(crop.transpose(2, 0, 1)[None],
+                                                      acc.out)[0])
+            np.testing.assert_allclose(got, want, atol=1e-3)
+        grey = _photo()[..., 0]
+        assert acc.landmarks_in_image(grey).shape == (5, 2)
+        with pytest.raises(driver.DriverError, match="uint8"):
+            acc.landmarks_in_image(_photo().astype(np.float32))
+        with pytest.raises(driver.DriverError, match=r"\[H, W, 3\]"):
+            acc.landmarks_in_image(_photo().transpose(2, 0, 1))
+
+
+def test_example_draws_a_photo_off_the_board(build, tmp_path):
+    """deploy/example.py on a photo, through the simulated overlay (--sim)."""
+    import subprocess
+
+    from PIL import Image
+
+    photo = tmp_path / "photo.jpg"
+    Image.fromarray(_photo((120, 200))).save(photo)
+    r = subprocess.run([sys.executable, str(build / "deploy" / "example.py"), str(photo),
+                        "--sim", str(build), "--out", str(tmp_path / "out")],
+                       cwd=Path(__file__).parents[1], capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "photo.jpg (200 x 120)" in r.stdout and "frames/s" in r.stdout
+    with Image.open(tmp_path / "out" / "photo.landmarks.png") as im:
+        assert im.size == (200, 120)
+
+
+def test_the_notebook_runs_against_the_simulated_overlay(build, driver, monkeypatch, capsys):
+    """deploy/landmarks.ipynb: a valid notebook whose code cells, run in order off the board
+    (the parameters cell's overlay replaced by the simulated one), show the sample photo
+    with its landmarks and print the frame rates."""
+    import nbformat
+    from PIL import Image
+
+    nb = nbformat.read(build / "deploy" / "landmarks.ipynb", as_version=4)
+    nbformat.validate(nb)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    assert "overlay, allocate = None, None" in code[0]
+    monkeypatch.chdir(build / "deploy")
+    ns = {}
+    exec(code[0], ns)
+    ns.update(overlay=GoldenOverlay(build), allocate=sim_allocate, repeats=2)
+    for src in code[1:]:
+        exec(src, ns)
+    assert isinstance(ns["picture"], Image.Image)
+    assert ns["picture"].size == Image.open("sample.png").size
+    assert ns["points"].shape == (5, 2) and ns["acc"]._bufs == []
+    out = capsys.readouterr().out
+    assert "head-top" in out and "photo to landmarks" in out

@@ -406,11 +406,17 @@ def step_bitstream(ctx: BuildContext) -> StepOutcome:
 def step_deploy(ctx: BuildContext) -> StepOutcome:
     """deploy/: the PYNQ driver, its config and example, the board README and, when built,
     the bitstream (flow/deploy/)."""
+    from brevitas_models.photos import landmarks_of
+
     from ..deploy import write_deploy
 
+    fmt, names, lines = landmarks_of(ctx.cfg.num_landmarks)
     meta = {"model": ctx.cfg.name, "board": ctx.board.name, "part": ctx.board.part,
             "clock_mhz": ctx.board.clock_mhz, "backend": ctx.backend,
-            "input_size": ctx.cfg.input_size, "num_landmarks": ctx.cfg.num_landmarks}
+            "input_size": ctx.cfg.input_size, "num_landmarks": ctx.cfg.num_landmarks,
+            # what the example and the notebook draw: names, and lines between them
+            "landmarks": {"format": fmt.name, "names": list(names),
+                          "lines": [list(l) for l in lines]}}
     cfg = write_folder(ctx, "deploy",
                        lambda g, d: write_deploy(g, d, ctx.out_dir, ctx.backend, meta),
                        (OSError, KeyError), "deploy folder")

@@ -3,6 +3,7 @@
     from binhg_driver import Accelerator
     with Accelerator.from_deploy(".") as acc:          # loads accelerator.bit on the board
         points = acc.landmarks(images)                  # uint8 [N, 3, H, W] -> [N, J, 2]
+        points = acc.landmarks_in_image(photo)          # uint8 [H, W, 3], any size -> [J, 2]
 
 Weights-independent: everything build-specific is in accelerator.json beside it. The images
 are packed into the accelerator's stream format (stream_format.py), sent by the AXI DMA, and
@@ -152,6 +153,29 @@ class Accelerator:
         hm = self.heatmaps(images)
         return landmarks.heatmap_to_image(landmarks.decode_heatmaps(hm),
                                           self.inp["shape"][0], hm.shape[2])
+
+    def landmarks_in_image(self, image, box=None, enlarge: float = 1.0) -> np.ndarray:
+        """Landmarks float32 [J, 2] of one photo or camera frame of any size, (x, y) in its
+        own pixels: uint8 [H, W, 3] RGB, channels last as PIL and cameras give them (an
+        OpenCV frame is BGR: pass frame[..., ::-1]), or grey [H, W]. The frame is
+        letterboxed to the input size (or, with `box` = (x0, y0, x1, y1), the square
+        around that box, times `enlarge`) exactly as the network's training crops were
+        (landmarks.photo_crop), and the landmarks are mapped back."""
+        x = np.asarray(image)
+        if x.dtype != np.uint8:
+            raise DriverError(f"the image must be uint8 (camera pixels), got {x.dtype}")
+        if x.ndim == 2:
+            x = np.repeat(x[..., None], 3, axis=2)
+        h, w, c = self.inp["shape"]
+        if x.ndim != 3 or x.shape[2] not in (c, c + 1) or min(x.shape[:2]) < 1:
+            raise DriverError(f"the image must be [H, W, {c}] (channels last) or [H, W], got "
+                              f"shape {x.shape}")
+        if h != w:
+            raise DriverError(f"this build's input is {h} x {w}: letterboxing needs a square "
+                              "input")
+        frame, back = landmarks.photo_crop(x[..., :c], h, box, enlarge)
+        pts = self.landmarks(frame.transpose(2, 0, 1))[0]
+        return landmarks.apply_matrix(back, pts).astype(np.float32)
 
     def throughput(self, batch: int | None = None, repeats: int = 5) -> dict:
         """Times run_codes on random frames (as FINN's throughput test): frames per second,
