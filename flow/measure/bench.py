@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,6 +33,7 @@ from ..boards import Board
 from ..boards import get_board
 from ..hwgraph import HwGraph
 from ..layers import layer_of
+from ..processes import run_tool
 from ..planning.folding import UTILIZATION_BUDGET
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -172,7 +172,7 @@ def build(board: str, model: str | None, fold_args: list[str], out: Path) -> Non
     if model:
         cmd += ["--model", model]
     print("$", " ".join(cmd), flush=True)
-    r = subprocess.run(cmd)
+    r = run_tool(cmd)
     if r.returncode != 0:
         raise BenchError(f"the build for {board} failed (exit {r.returncode}); see "
                          f"{out / 'report.json'}")
