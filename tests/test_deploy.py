@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -261,3 +262,58 @@ def test_a_built_bitstream_goes_into_deploy(build, tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert json.loads((b / "deploy" / "accelerator.json").read_text())["bitstream_built"]
     assert (b / "deploy" / "accelerator.hwh").read_text() == "hwh"
+
+
+@pytest.mark.parametrize("damage,field", [
+    (lambda text, cfg: text[:len(text) // 2], "not valid JSON"),
+    (lambda text, cfg: "", "not valid JSON"),
+    (lambda text, cfg: "[1, 2]", "'(top level)' must be an object"),
+    (lambda text, cfg: json.dumps({k: v for k, v in cfg.items() if k != "input"}),
+     "'input' must be an object"),
+    (lambda text, cfg: json.dumps({**cfg, "input": {**cfg["input"], "shape": [32, 32]}}),
+     "'input.shape' must be [height, width, channels]"),
+    (lambda text, cfg: json.dumps({**cfg, "input": {**cfg["input"], "bits": "8"}}),
+     "'input.bits' must be a whole number"),
+    (lambda text, cfg: json.dumps({**cfg, "output": {**cfg["output"], "signed": 1}}),
+     "'output.signed' must be true or false"),
+    (lambda text, cfg: json.dumps({**cfg, "input": {**cfg["input"], "beats_per_frame": 7}}),
+     "'input.beats_per_frame' must be 1024"),
+    (lambda text, cfg: json.dumps({**cfg, "output": {**cfg["output"],
+                                                     "scale": cfg["output"]["scale"][:3]}}),
+     "'output.scale' must be a list of 5 finite numbers"),
+    (lambda text, cfg: json.dumps({**cfg, "output": {**cfg["output"],
+                                                     "bias": [None] * 5}}),
+     "'output.bias' must be a list of 5 finite numbers"),
+    (lambda text, cfg: json.dumps({**cfg, "bitfile": "../../x.bit"}),
+     "'bitfile' must be a plain file name"),
+    (lambda text, cfg: json.dumps({**cfg, "dma": 3}), "'dma' must be a non-empty string"),
+])
+def test_a_broken_accelerator_json_is_refused_field_by_field(build, driver, tmp_path, damage,
+                                                             field):
+    """A truncated, empty or hand-edited accelerator.json: a DriverError naming the field,
+    before anything is allocated (it was a JSONDecodeError, KeyError or TypeError, or a
+    scale of the wrong length was taken)."""
+    d = Path(shutil.copytree(build / "deploy", tmp_path / "deploy"))
+    text = (d / "accelerator.json").read_text()
+    (d / "accelerator.json").write_text(damage(text, json.loads(text)))
+    before = set(SimBuffer.live)
+    with pytest.raises(driver.DriverError, match=re.escape(field)):
+        driver.Accelerator.from_deploy(d, overlay=GoldenOverlay(build), allocate=sim_allocate)
+    assert set(SimBuffer.live) == before
+
+
+def test_the_drivers_numeric_arguments_are_checked(build, driver):
+    ol = GoldenOverlay(build)
+    for bad in (True, 0, -1, 2.0, "2"):
+        with pytest.raises(driver.DriverError, match="max_batch must be a whole number"):
+            driver.Accelerator.from_deploy(build / "deploy", max_batch=bad, overlay=ol,
+                                           allocate=sim_allocate)
+    with driver.Accelerator.from_deploy(build / "deploy", max_batch=2, overlay=ol,
+                                        allocate=sim_allocate) as acc:
+        for kw, msg in (({"repeats": 0}, "repeats must be a whole number at least 1"),
+                        ({"repeats": 1.5}, "repeats must be"),
+                        ({"batch": 3}, "batch must be a whole number 1 to 2"),
+                        ({"batch": 0}, "batch must be"), ({"batch": False}, "batch must be")):
+            with pytest.raises(driver.DriverError, match=msg):
+                acc.throughput(**kw)
+        assert acc.throughput(batch=1, repeats=1)["fps"] > 0
