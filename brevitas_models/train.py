@@ -41,6 +41,8 @@ from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from .checkpoint import CheckpointError
+from .cli import positive_float
+from .cli import positive_int
 from .checkpoint import load_checkpoint
 from .checkpoint import load_training_state
 from .checkpoint import save_checkpoint
@@ -50,6 +52,8 @@ from .config import ConfigError
 from .config import HGConfig
 from .config import get_preset
 from .datasets import DEFAULT_DATASET
+from .files import OutputPathError
+from .files import check_writable_file
 from .datasets import make_dataset
 from .hourglass import BinaryHourglassNet
 from .hourglass import build_model
@@ -346,18 +350,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--preset", default="hg-hpm-tiny")
     p.add_argument("--data", default=DEFAULT_DATASET,
                    help="training data set (brevitas_models/datasets.py; default: %(default)s)")
-    p.add_argument("--input-size", type=int, help="override the preset's input size")
+    p.add_argument("--input-size", type=positive_int, help="override the preset's input size")
     p.add_argument("--res-bits", type=parse_res_bits, default="8",
                    help="bits of the residual stream, or 'none' for float (default: 8)")
     p.add_argument("--act", choices=ACTS, help="override the preset's non-linearity")
     p.add_argument("--real", action="store_true",
                    help="real-valued weights and activations (a teacher or a baseline)")
-    p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--train-size", type=int, default=2000)
-    p.add_argument("--val-size", type=int, default=500)
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--lr", type=float, default=2.5e-4)
-    p.add_argument("--sigma", type=float, default=1.0, help="heatmap Gaussian (heatmap px)")
+    p.add_argument("--epochs", type=positive_int, default=5)
+    p.add_argument("--train-size", type=positive_int, default=2000)
+    p.add_argument("--val-size", type=positive_int, default=500)
+    p.add_argument("--batch", type=positive_int, default=32)
+    p.add_argument("--lr", type=positive_float, default=2.5e-4)
+    p.add_argument("--sigma", type=positive_float, default=1.0,
+                   help="heatmap Gaussian (heatmap px)")
     p.add_argument("--no-augment", dest="augment", action="store_false")
     p.add_argument("--reverse-init", action="store_true",
                    help="reverse-order initialization (003_..., Sec. 3.3)")
@@ -374,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--release", help="also write the compact checkpoint (binary weights as "
                                      "bits) here at the end")
     p.add_argument("--no-progress", dest="progress", action="store_false")
-    p.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
+    p.add_argument("--threads", type=positive_int, default=2, help="torch intra-op threads")
     a = p.parse_args(argv)
     try:
         cfg = get_preset(a.preset).replace(res_bits=a.res_bits)
@@ -386,6 +391,15 @@ def main(argv: list[str] | None = None) -> int:
             cfg = cfg.replace(weights="real", acts="real")
         if a.resume and not a.out:
             raise ConfigError("--resume needs --out, the checkpoint to continue")
+        if a.train_size < a.batch:
+            raise ConfigError(f"--train-size {a.train_size} is smaller than one --batch "
+                              f"({a.batch})")
+        # every file the run will write, checked before the first epoch
+        for opt, path in (("--out", a.out), ("--release", a.release)):
+            if path:
+                check_writable_file(path, opt)
+        if a.reverse_init and a.out:
+            check_writable_file(Path(a.out).with_suffix(".stage1.pt"), "--out (stage 1)")
         teacher = load_checkpoint(a.teacher)[0] if a.teacher else None
         recipe = Recipe(reverse_init=a.reverse_init,
                         progressive=Progressive(*a.beta) if a.progressive else None,
@@ -394,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
                          val_size=a.val_size, batch=a.batch, lr=a.lr, seed=a.seed,
                          progress=a.progress, augment=a.augment, sigma=a.sigma,
                          threads=a.threads, data=a.data, resume=a.resume)
-    except (ConfigError, CheckpointError, ValueError) as e:
+    except (ConfigError, CheckpointError, OutputPathError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if a.release:
