@@ -9,6 +9,17 @@ from pathlib import Path
 from typing import Callable
 
 
+def sha256_file(path: str | os.PathLike) -> str:
+    """The sha256 of a file's bytes, hex (read in blocks: checkpoints and archives are big)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def write_atomic(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
     """Call write(tmp) on a temporary file beside `path`, then rename it to `path`
     (readable by everyone, as a plain file would be); on an error nothing is left."""

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from brevitas_models.checkpoint import load_preset
 from brevitas_models.data import StickFigureDataset
 from brevitas_models.landmarks import decode_heatmaps
 from brevitas_models.landmarks import heatmap_to_image
+from modelutil import HeatmapIntegers
 from sim.overlay import GoldenOverlay
 from sim.overlay import SimBuffer
 from sim.overlay import SimDmaError
@@ -47,15 +47,16 @@ def driver(build):
 
 
 def torch_landmarks(images: np.ndarray, out: dict) -> np.ndarray:
-    """The PyTorch model the build compiled (load_preset, as flow/build.py), its
-    heatmaps on the accelerator's integer grid (code * scale + bias: the float noise of
-    PyTorch's convolution removed, so that ties in the argmax break alike), decoded."""
+    """The PyTorch model the build compiled (load_preset, as flow/build.py): its heatmap
+    layer's integer accumulators (from the integer codes of the residual stream it reads,
+    so no float noise of PyTorch's convolution decides a tie in the argmax), dequantized as
+    the driver does, decoded."""
     model, cfg, _ = load_preset("hg-hpm-tiny")
-    with torch.no_grad():
-        heat = model(torch.from_numpy((images / 255.0).astype(np.float32))).numpy()
-    scale = np.asarray(out["scale"], np.float32)[None, :, None, None]
-    bias = np.asarray(out["bias"], np.float32)[None, :, None, None]
-    heat = np.rint((heat - bias) / scale) * scale + bias
+    hm = HeatmapIntegers(model, (images / 255.0).astype(np.float32))
+    hm.assert_close(hm.out, "PyTorch")
+    scale = np.asarray(out["scale"], np.float32)
+    bias = np.asarray(out["bias"], np.float32)
+    heat = (hm.acc.transpose(0, 2, 3, 1).astype(np.float32) * scale + bias).transpose(0, 3, 1, 2)
     return heat_to_points(heat, cfg.input_size)
 
 
@@ -317,3 +318,28 @@ def test_the_drivers_numeric_arguments_are_checked(build, driver):
             with pytest.raises(driver.DriverError, match=msg):
                 acc.throughput(**kw)
         assert acc.throughput(batch=1, repeats=1)["fps"] > 0
+
+
+@pytest.mark.slow
+def test_soak_the_verilator_overlay_equals_the_golden_one(build, driver):
+    """Soak: 112 frames in batches of 8 and 14 single calls through the driver on the
+    cycle-accurate RTL (sim/overlay.py's Verilator overlay) equal the golden overlay's, code
+    for code: random frames and stick figures, the DMA buffers reused call after call."""
+    from sim.harness import verilator_missing
+    from sim.overlay import VerilatorOverlay
+
+    if verilator_missing():
+        pytest.skip(verilator_missing())
+    rng = np.random.default_rng(17)
+    frames = np.concatenate([rng.integers(0, 256, (56, 3, 32, 32), dtype=np.uint8),
+                             _images(56, seed=100)])
+    with driver.Accelerator.from_deploy(build / "deploy", overlay=VerilatorOverlay(build),
+                                        allocate=sim_allocate) as rtl, \
+            driver.Accelerator.from_deploy(build / "deploy", overlay=GoldenOverlay(build),
+                                           allocate=sim_allocate) as gold:
+        for i in range(0, len(frames), 8):
+            np.testing.assert_array_equal(rtl.run_codes(frames[i:i + 8]),
+                                          gold.run_codes(frames[i:i + 8]), err_msg=f"batch {i}")
+        for i in range(0, len(frames), 8):
+            np.testing.assert_array_equal(rtl.landmarks(frames[i]), gold.landmarks(frames[i]),
+                                          err_msg=f"single frame {i}")
