@@ -66,7 +66,7 @@ class HeatmapIntegers:
         res_scale = float(model.res_quant.act_quant.scale())
         self.codes = torch.round(seen[-1] / res_scale).to(torch.int64).numpy()   # N, C, H, W
         qw = head.conv.quant_weight()
-        w_scale = float(qw.scale)
+        w_scale = float(qw.scale.detach())
         w = qw.value.detach().numpy()[:, :, 0, 0] / w_scale
         assert np.array_equal(w, np.rint(w)), "the heatmap layer's weights are not int8"
         self.weights = np.rint(w).astype(np.int64)                                 # J, C

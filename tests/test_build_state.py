@@ -19,8 +19,6 @@ from pathlib import Path
 import pytest
 
 from flow import build as build_cli
-from flow.pipeline.state import STATE_FILE
-from flow.pipeline.state import BuildLock
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["--board", "pynq-z2", "--model", "hg-hpm-tiny"]
@@ -94,6 +92,8 @@ def test_from_refuses_a_folder_made_from_other_inputs(capsys, folder, other_chec
 
 def test_from_refuses_when_the_flow_itself_changed(capsys, folder):
     """The flow's own code is an input: a checkpoint made by other code is not resumed."""
+    from flow.pipeline.state import STATE_FILE
+
     state = json.loads((folder / STATE_FILE).read_text())
     state["steps"]["lower_to_hw"]["inputs"]["code:core"] = "0123456789abcdef"
     (folder / STATE_FILE).write_text(json.dumps(state))
@@ -103,6 +103,15 @@ def test_from_refuses_when_the_flow_itself_changed(capsys, folder):
     (folder / STATE_FILE).unlink()
     code, out = run(capsys, *TINY, "--output", str(folder), "--from", "fold")
     assert code == 2 and "no build state" in out and "without --from" in out
+
+
+def test_a_damaged_checkpoint_is_refused_before_anything_changes(capsys, folder):
+    before = report(folder)
+    (folder / "intermediate_models" / "fifo_depths.onnx").write_bytes(b"\0garbage")
+    code, out = run(capsys, *TINY, "--output", str(folder), "--from", "verify_golden")
+    assert code == 2 and "fifo_depths.onnx' of step 'fifo_depths' cannot be read" in out
+    assert "resume from 'fifo_depths'" in out and "Traceback" not in out
+    assert unchanged(folder, before)
 
 
 def test_until_gives_a_partial_report(capsys, tmp_path):
@@ -171,6 +180,8 @@ def test_what_a_killed_build_left_half_written_goes_at_the_next_run(capsys, fold
 
 
 def test_a_second_build_into_a_busy_folder_is_refused(capsys, folder):
+    from flow.pipeline.state import BuildLock
+
     before = report(folder)
     with BuildLock(folder):
         code, out = run(capsys, *TINY, "--output", str(folder), "--from", "report")
@@ -179,6 +190,8 @@ def test_a_second_build_into_a_busy_folder_is_refused(capsys, folder):
 
 
 def test_the_lock_of_a_killed_build_does_not_block(folder):
+    from flow.pipeline.state import BuildLock
+
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time\nfrom pathlib import Path\n"
          "from flow.pipeline.state import BuildLock\n"

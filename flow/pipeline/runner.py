@@ -147,12 +147,10 @@ def resume_graph(ctx: BuildContext, steps: list[Step], first: Step) -> None:
 @dataclass
 class BuildPlan:
     """What a build will do, decided before it changes anything in the folder."""
-    steps: list[Step]                # all the build's steps, in order
     state: object                    # the folder's BuildState
     kept: list[Step]                 # steps before --from, made from this build's inputs
     forget: list[Step]               # steps whose outputs and records go first
     selected: list[Step]             # steps to run, in order
-    resume_at: Step | None           # the --from step, whose predecessor's graph is loaded
 
 
 @dataclass
@@ -182,8 +180,9 @@ def plan_build(ctx: BuildContext, steps: list[Step], start: str | None,
     again = [s for s in steps[:i] if not s.feeds_later]
     if start:
         state.check_resume(kept, ctx.inputs, start)
-    return BuildPlan(steps, state, kept, again + steps[i:], again + steps[i:j],
-                     steps[i] if kept else None)
+    if kept:
+        resume_graph(ctx, steps, steps[i])      # a damaged checkpoint: refused here too
+    return BuildPlan(state, kept, again + steps[i:], again + steps[i:j])
 
 
 def run_build(ctx: BuildContext, plan: BuildPlan, console) -> BuildRun:
@@ -195,8 +194,6 @@ def run_build(ctx: BuildContext, plan: BuildPlan, console) -> BuildRun:
 
     remove_temporaries(ctx.out_dir)
     ctx.results = plan.state.results(plan.kept)
-    if plan.resume_at is not None:
-        resume_graph(ctx, plan.steps, plan.resume_at)
     plan.state.forget(plan.forget)
     selected, state = plan.selected, plan.state
     run = BuildRun(state, plan.kept)
