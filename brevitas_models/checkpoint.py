@@ -177,7 +177,7 @@ def _load(path) -> tuple[BinaryHourglassNet, HGConfig, dict]:
         # torch's own message runs to paragraphs and suggests weights_only=False, which
         # would execute arbitrary pickled code: name the failure only.
         raise CheckpointError(f"checkpoint '{path}': not a readable PyTorch file "
-                              f"(corrupt, truncated, or not a checkpoint?): "
+                              f"(corrupt or truncated, or not a checkpoint at all): "
                               f"{type(e).__name__}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"checkpoint '{path}': not a {FORMAT} file "
