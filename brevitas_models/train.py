@@ -42,6 +42,8 @@ from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from .checkpoint import CheckpointError
+from .cli import positive_float
+from .cli import positive_int
 from .checkpoint import load_checkpoint
 from .checkpoint import load_training_state
 from .checkpoint import save_checkpoint
@@ -53,6 +55,8 @@ from .config import get_preset
 from .datasets import DATASETS
 from .datasets import DEFAULT_DATASET
 from .datasets import needs_root
+from .files import OutputPathError
+from .files import check_writable_file
 from .files import write_atomic
 from .datasets import make_dataset
 from .hourglass import BinaryHourglassNet
@@ -384,20 +388,20 @@ def main(argv: list[str] | None = None) -> int:
                    help="paper: the schedule of 002_... Sec. 6 (100 epochs, RMSprop, lr "
                         "2.5e-4 dropped four times to 5e-5, batch 8; a face data set: 55 "
                         "epochs); other options given override it")
-    p.add_argument("--input-size", type=int, help="override the preset's input size")
+    p.add_argument("--input-size", type=positive_int, help="override the preset's input size")
     p.add_argument("--res-bits", type=parse_res_bits, default="8",
                    help="bits of the residual stream, or 'none' for float (default: 8)")
     p.add_argument("--act", choices=ACTS, help="override the preset's non-linearity")
     p.add_argument("--real", action="store_true",
                    help="real-valued weights and activations (a teacher or a baseline)")
-    p.add_argument("--epochs", type=int, help="default 5 (--schedule paper: 100)")
-    p.add_argument("--train-size", type=int,
+    p.add_argument("--epochs", type=positive_int, help="default 5 (--schedule paper: 100)")
+    p.add_argument("--train-size", type=positive_int,
                    help="training items (default: all of a file data set, 2000 procedural)")
-    p.add_argument("--val-size", type=int, default=500,
+    p.add_argument("--val-size", type=positive_int, default=500,
                    help="validation items scored after every epoch (default: %(default)s)")
-    p.add_argument("--batch", type=int, help="default 32 (--schedule paper: 8)")
-    p.add_argument("--lr", type=float, default=2.5e-4)
-    p.add_argument("--sigma", type=float, default=1.0, help="heatmap Gaussian (heatmap px)")
+    p.add_argument("--batch", type=positive_int, help="default 32 (--schedule paper: 8)")
+    p.add_argument("--lr", type=positive_float, default=2.5e-4)
+    p.add_argument("--sigma", type=positive_float, default=1.0, help="heatmap Gaussian (heatmap px)")
     p.add_argument("--no-augment", dest="augment", action="store_false")
     p.add_argument("--reverse-init", action="store_true",
                    help="reverse-order initialization (003_..., Sec. 3.3)")
@@ -414,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--release", help="also write the compact checkpoint (binary weights as "
                                      "bits) here at the end")
     p.add_argument("--no-progress", dest="progress", action="store_false")
-    p.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
+    p.add_argument("--threads", type=positive_int, default=2, help="torch intra-op threads")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
                    help="torch device to train on (default: %(default)s)")
     p.add_argument("--workers", type=int, default=0,
@@ -435,6 +439,15 @@ def main(argv: list[str] | None = None) -> int:
             cfg = cfg.replace(weights="real", acts="real")
         if a.resume and not a.out:
             raise ConfigError("--resume needs --out, the checkpoint to continue")
+        if a.train_size < a.batch:
+            raise ConfigError(f"--train-size {a.train_size} is smaller than one --batch "
+                              f"({a.batch})")
+        # every file the run will write, checked before the first epoch
+        for opt, path in (("--out", a.out), ("--release", a.release)):
+            if path:
+                check_writable_file(path, opt)
+        if a.reverse_init and a.out:
+            check_writable_file(Path(a.out).with_suffix(".stage1.pt"), "--out (stage 1)")
         teacher = load_checkpoint(a.teacher)[0] if a.teacher else None
         recipe = Recipe(reverse_init=a.reverse_init,
                         progressive=Progressive(*a.beta) if a.progressive else None,
@@ -446,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
                          data_root=a.data_root, device=a.device, workers=a.workers,
                          lr_milestones=sched.get("lr_milestones"),
                          lr_gamma=sched.get("lr_gamma", 0.1))
-    except (ConfigError, CheckpointError, ValueError) as e:
+    except (ConfigError, CheckpointError, OutputPathError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if a.release:

@@ -33,6 +33,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from flow.hwgraph import HwGraph  # noqa: E402
+from flow.processes import run_tool  # noqa: E402
 from flow.backends.rtlgen import TOP  # noqa: E402
 from flow.backends.rtlgen import write_rtl  # noqa: E402
 from flow.backends.stream_format import pack_beats  # noqa: E402
@@ -153,7 +154,7 @@ def build_fullrate(rtl_dir: str | Path, tag: str = "design",
            *[str(tmp / "rtl" / s) for s in manifest["sources"]], str(MAIN)]
     t0 = time.monotonic()
     with open(tmp / "build.log", "w") as log:
-        r = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=tmp)
+        r = run_tool(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=tmp)
     seconds = time.monotonic() - t0
     if r.returncode != 0 or not (tmp / "obj" / f"V{TOP}").exists():
         tail = (tmp / "build.log").read_text()[-3000:]
@@ -211,8 +212,7 @@ def run_fullrate(built: FullrateBuilt, feeds: dict[str, np.ndarray], *, tag: str
     for p in m["outputs"]:
         job.append(f"out {p['port']} {frames * p['beats_per_frame']} {p['beats_per_frame']}")
     (run / "job.txt").write_text("\n".join(job) + "\n")
-    r = subprocess.run([str(built.exe), str(run / "job.txt")], cwd=built.rtl,
-                       capture_output=True, text=True)
+    r = run_tool([built.exe, run / "job.txt"], cwd=built.rtl, capture_output=True, text=True)
     res = _read_result(run / "result.txt") if (run / "result.txt").exists() else None
     if res is None or res["status"] != "ok":
         why = (res or {}).get("error") or (r.stdout + r.stderr)[-3000:]

@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from brevitas_models.checkpoint import load_preset
 from brevitas_models.data import StickFigureDataset
 from brevitas_models.landmarks import decode_heatmaps
 from brevitas_models.landmarks import heatmap_to_image
+from modelutil import HeatmapIntegers
 from sim.overlay import GoldenOverlay
 from sim.overlay import SimBuffer
 from sim.overlay import SimDmaError
@@ -46,15 +47,16 @@ def driver(build):
 
 
 def torch_landmarks(images: np.ndarray, out: dict) -> np.ndarray:
-    """The PyTorch model the build compiled (load_preset, as flow/build.py), its
-    heatmaps on the accelerator's integer grid (code * scale + bias: the float noise of
-    PyTorch's convolution removed, so that ties in the argmax break alike), decoded."""
+    """The PyTorch model the build compiled (load_preset, as flow/build.py): its heatmap
+    layer's integer accumulators (from the integer codes of the residual stream it reads,
+    so no float noise of PyTorch's convolution decides a tie in the argmax), dequantized as
+    the driver does, decoded."""
     model, cfg, _ = load_preset("hg-hpm-tiny")
-    with torch.no_grad():
-        heat = model(torch.from_numpy((images / 255.0).astype(np.float32))).numpy()
-    scale = np.asarray(out["scale"], np.float32)[None, :, None, None]
-    bias = np.asarray(out["bias"], np.float32)[None, :, None, None]
-    heat = np.rint((heat - bias) / scale) * scale + bias
+    hm = HeatmapIntegers(model, (images / 255.0).astype(np.float32))
+    hm.assert_close(hm.out, "PyTorch")
+    scale = np.asarray(out["scale"], np.float32)
+    bias = np.asarray(out["bias"], np.float32)
+    heat = (hm.acc.transpose(0, 2, 3, 1).astype(np.float32) * scale + bias).transpose(0, 3, 1, 2)
     return heat_to_points(heat, cfg.input_size)
 
 
@@ -340,3 +342,83 @@ def test_the_notebook_runs_against_the_simulated_overlay(build, driver, monkeypa
     assert ns["points"].shape == (5, 2) and ns["acc"]._bufs == []
     out = capsys.readouterr().out
     assert "head-top" in out and "photo to landmarks" in out
+
+
+@pytest.mark.parametrize("damage,field", [
+    (lambda text, cfg: text[:len(text) // 2], "not valid JSON"),
+    (lambda text, cfg: "", "not valid JSON"),
+    (lambda text, cfg: "[1, 2]", "'(top level)' must be an object"),
+    (lambda text, cfg: json.dumps({k: v for k, v in cfg.items() if k != "input"}),
+     "'input' must be an object"),
+    (lambda text, cfg: json.dumps({**cfg, "input": {**cfg["input"], "shape": [32, 32]}}),
+     "'input.shape' must be [height, width, channels]"),
+    (lambda text, cfg: json.dumps({**cfg, "input": {**cfg["input"], "bits": "8"}}),
+     "'input.bits' must be a whole number"),
+    (lambda text, cfg: json.dumps({**cfg, "output": {**cfg["output"], "signed": 1}}),
+     "'output.signed' must be true or false"),
+    (lambda text, cfg: json.dumps({**cfg, "input": {**cfg["input"], "beats_per_frame": 7}}),
+     "'input.beats_per_frame' must be 1024"),
+    (lambda text, cfg: json.dumps({**cfg, "output": {**cfg["output"],
+                                                     "scale": cfg["output"]["scale"][:3]}}),
+     "'output.scale' must be a list of 5 finite numbers"),
+    (lambda text, cfg: json.dumps({**cfg, "output": {**cfg["output"],
+                                                     "bias": [None] * 5}}),
+     "'output.bias' must be a list of 5 finite numbers"),
+    (lambda text, cfg: json.dumps({**cfg, "bitfile": "../../x.bit"}),
+     "'bitfile' must be a plain file name"),
+    (lambda text, cfg: json.dumps({**cfg, "dma": 3}), "'dma' must be a non-empty string"),
+])
+def test_a_broken_accelerator_json_is_refused_field_by_field(build, driver, tmp_path, damage,
+                                                             field):
+    """A truncated, empty or hand-edited accelerator.json: a DriverError naming the field,
+    before anything is allocated (it was a JSONDecodeError, KeyError or TypeError, or a
+    scale of the wrong length was taken)."""
+    d = Path(shutil.copytree(build / "deploy", tmp_path / "deploy"))
+    text = (d / "accelerator.json").read_text()
+    (d / "accelerator.json").write_text(damage(text, json.loads(text)))
+    before = set(SimBuffer.live)
+    with pytest.raises(driver.DriverError, match=re.escape(field)):
+        driver.Accelerator.from_deploy(d, overlay=GoldenOverlay(build), allocate=sim_allocate)
+    assert set(SimBuffer.live) == before
+
+
+def test_the_drivers_numeric_arguments_are_checked(build, driver):
+    ol = GoldenOverlay(build)
+    for bad in (True, 0, -1, 2.0, "2"):
+        with pytest.raises(driver.DriverError, match="max_batch must be a whole number"):
+            driver.Accelerator.from_deploy(build / "deploy", max_batch=bad, overlay=ol,
+                                           allocate=sim_allocate)
+    with driver.Accelerator.from_deploy(build / "deploy", max_batch=2, overlay=ol,
+                                        allocate=sim_allocate) as acc:
+        for kw, msg in (({"repeats": 0}, "repeats must be a whole number at least 1"),
+                        ({"repeats": 1.5}, "repeats must be"),
+                        ({"batch": 3}, "batch must be a whole number 1 to 2"),
+                        ({"batch": 0}, "batch must be"), ({"batch": False}, "batch must be")):
+            with pytest.raises(driver.DriverError, match=msg):
+                acc.throughput(**kw)
+        assert acc.throughput(batch=1, repeats=1)["fps"] > 0
+
+
+@pytest.mark.slow
+def test_soak_the_verilator_overlay_equals_the_golden_one(build, driver):
+    """Soak: 112 frames in batches of 8 and 14 single calls through the driver on the
+    cycle-accurate RTL (sim/overlay.py's Verilator overlay) equal the golden overlay's, code
+    for code: random frames and stick figures, the DMA buffers reused call after call."""
+    from sim.harness import verilator_missing
+    from sim.overlay import VerilatorOverlay
+
+    if verilator_missing():
+        pytest.skip(verilator_missing())
+    rng = np.random.default_rng(17)
+    frames = np.concatenate([rng.integers(0, 256, (56, 3, 32, 32), dtype=np.uint8),
+                             _images(56, seed=100)])
+    with driver.Accelerator.from_deploy(build / "deploy", overlay=VerilatorOverlay(build),
+                                        allocate=sim_allocate) as rtl, \
+            driver.Accelerator.from_deploy(build / "deploy", overlay=GoldenOverlay(build),
+                                           allocate=sim_allocate) as gold:
+        for i in range(0, len(frames), 8):
+            np.testing.assert_array_equal(rtl.run_codes(frames[i:i + 8]),
+                                          gold.run_codes(frames[i:i + 8]), err_msg=f"batch {i}")
+        for i in range(0, len(frames), 8):
+            np.testing.assert_array_equal(rtl.landmarks(frames[i]), gold.landmarks(frames[i]),
+                                          err_msg=f"single frame {i}")
