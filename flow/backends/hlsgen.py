@@ -26,6 +26,7 @@ from ..hwgraph import HwNode
 from .hwparams import accumulator_bounds
 from .hwparams import output_stage
 from .hwparams import signed_bits
+from ..layers import KINDS
 from ..layers.base import bitwidth
 from ..layers.fifo import ram_style as fifo_ram_style
 from ..layers.width_converter import conversions_by_reader
@@ -304,8 +305,7 @@ def build_top(g: HwGraph) -> tuple[str, dict[str, str], set[str], dict]:
     for node in g.nodes:
         if node.kind == "fifo":
             s = reader_stream(node, 0)     # at the FIFO's word width
-            t = g.tensors[node.inputs[0]]
-            s.depth = max(s.depth, int(node.attrs["depth"]) * t.channels // s.elems)
+            s.depth = max(s.depth, KINDS["fifo"].words(node, g))
             if fifo_ram_style(node) == "ultra":
                 s.impl = "uram"
             prod[node.outputs[0]] = s

@@ -26,6 +26,7 @@ from ..hwgraph import HwNode
 from .hwparams import accumulator_bounds
 from .hwparams import output_stage
 from .hwparams import signed_bits
+from ..layers import KINDS
 from ..layers.base import bitwidth
 from ..layers.width_converter import conversions_by_reader
 from ..layers.width_converter import stream_elems
@@ -243,9 +244,8 @@ def emit_duplicate(node, g, name):
 
 
 def emit_fifo(node, g, name):
-    t = g.tensors[node.inputs[0]]
     pe = int(node.attrs.get("pe", 1))
-    words = max(2, int(node.attrs["depth"]) * (t.channels // pe))
+    words = KINDS["fifo"].words(node, g)
     params = {"WIDTH": _width(g, node.inputs[0], pe), "DEPTH": words}
     if fifo_ram_style(node) == "ultra":
         params.update(ULTRA=1, READ_LATENCY=uram_read_latency(words))

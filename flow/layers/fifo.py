@@ -17,7 +17,6 @@ from .base import Resources
 from .base import bitwidth
 from .base import divisors
 from .base import memory
-from .base import uram_blocks
 
 
 def uram_word_elems(bits: int, channels: int, pe: int) -> int:
@@ -41,11 +40,18 @@ def uram_read_latency(words: int) -> int:
     return 1 + math.ceil(math.ceil(words / URAM_DEPTH) / 8)
 
 
+def fifo_words(channels: int, pe: int, depth_pixels: int) -> int:
+    """Words a FIFO of `depth_pixels` pixels holds on a stream of `pe` values per word: what
+    the RTL's axis_fifo DEPTH and the HLS stream depth are (at least 2, a skid buffer)."""
+    return max(2, depth_pixels * -(-channels // pe))
+
+
 def fifo_resources(bits: int, channels: int, pe: int, depth_pixels: int,
                    style: str = "auto") -> Resources:
-    """A FIFO of `depth_pixels` pixels on a stream of `pe` values of `bits` per word."""
+    """A FIFO of `depth_pixels` pixels on a stream of `pe` values of `bits` per word, in
+    memory `style`."""
     width = bits * pe
-    depth = depth_pixels * -(-channels // pe)
+    depth = fifo_words(channels, pe, depth_pixels)
     if depth <= 2:        # a skid buffer in any style (hw/axis_fifo.sv)
         return Resources(lut=width, ff=width)
     if style == "ultra":
@@ -83,6 +89,10 @@ class Fifo(Layer):
     def cycles(self, node, g):
         return 0   # never the bottleneck: it moves a word per cycle at any width
 
+    def words(self, node, g) -> int:
+        return fifo_words(g.tensors[node.inputs[0]].channels, self.fold(node, "pe"),
+                          int(node.attrs["depth"]))
+
     def estimate(self, node, g):
         t = g.tensors[node.inputs[0]]
         return fifo_resources(bitwidth(g, node.inputs[0]), t.channels, self.fold(node, "pe"),
@@ -98,5 +108,3 @@ def ram_style(node) -> str:
         raise GraphError(f"node '{node.name}': ram_style='{style}' is not one of "
                          f"{', '.join(RAM_STYLES)}")
     return style
-
-

@@ -17,16 +17,15 @@ as a LUT (Vivado usually folds inverters into the LUT or FF they drive).
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
 from typing import Callable
 
 from ..backends.rtlgen import TOP
+from ..processes import run_tool
 from brevitas_models.files import write_json_atomic
 
 RESULT = "synth.json"
@@ -90,8 +89,7 @@ def yosys_missing() -> str | None:
     if exe is None:
         return "yosys is not on PATH (Debian: apt-get install yosys)"
     try:
-        r = subprocess.run([exe, "-V"], capture_output=True, text=True, timeout=30,
-                           stdin=subprocess.DEVNULL)
+        r = run_tool([exe, "-V"], capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as e:
         return f"yosys -V failed: {e}"
     if r.returncode != 0 or not r.stdout.startswith("Yosys"):
@@ -203,21 +201,15 @@ def _run_yosys(script: Path, cwd: Path, log: Path, timeout: float) -> None:
     # are appended to the log (Yosys 0.23 does not write an error raised inside `tee -q` to
     # its log, nor to stdout).
     with open(log.with_suffix(".console"), "w+") as con:
-        # A session of its own: synth_xilinx runs ABC as a child process, which must go too
-        # when a timeout kills Yosys.
-        p = subprocess.Popen(["yosys", "-q", "-d", "-l", str(log), "-s", str(script)],
-                             cwd=cwd,
-                             stdout=con, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                             start_new_session=True)
+        # run_tool: synth_xilinx runs ABC as a child process, which goes too when a timeout
+        # (or the end of the build) kills Yosys.
         what = None
         try:
-            rc = p.wait(timeout=timeout)
+            rc = run_tool(["yosys", "-q", "-d", "-l", log, "-s", script], cwd=cwd, stdout=con,
+                          stderr=subprocess.STDOUT, timeout=timeout).returncode
         except subprocess.TimeoutExpired:
             what, rc = f"timed out after {timeout:.0f} s", None
         finally:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
             con.seek(0)
             console = con.read()
     Path(con.name).unlink(missing_ok=True)
@@ -336,7 +328,7 @@ def synthesize(rtl_dir: Path, family: str, work_dir: Path,
         raise SynthError(f"yosys: instance(s) {', '.join(lost[:5])} of {TOP}.json are not "
                          f"in the synthesized top; see {log_path}", log_path)
     if not version:
-        version = subprocess.run(["yosys", "-V"], capture_output=True, text=True).stdout.strip()
+        version = run_tool(["yosys", "-V"], capture_output=True, text=True).stdout.strip()
     result = {
         "top": figures(totals[TOP]),
         "top_own": figures(top_own),
