@@ -71,8 +71,9 @@ def fifo_resources(bits: int, channels: int, pe: int, depth_pixels: int,
 
 def fifo_attrs(bits: int, channels: int, stream_pe: int, depth_pixels: int,
                style: str = "auto") -> dict:
-    """The attributes of a FIFO node of `depth_pixels` on a stream of `stream_pe` elements
-    per beat, in memory `style` (RAM_STYLES)."""
+    """The attributes of a FIFO node of `depth_pixels` with words of `stream_pe` elements
+    (the wider of its producer's and reader's beats: flow/planning/fifo_depths.py,
+    planned_fifo), in memory `style` (RAM_STYLES): UltraRAM words may be wider still."""
     if style not in RAM_STYLES:
         raise ValueError(f"ram_style '{style}' is not one of {', '.join(RAM_STYLES)}")
     pe = uram_word_elems(bits, channels, stream_pe) if style == "ultra" else stream_pe
