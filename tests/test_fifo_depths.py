@@ -11,7 +11,8 @@ import math
 import numpy as np
 import pytest
 
-from flow.planning.fifo_depths import IMPLICIT_DEPTH, MARGIN_ROWS, fifo_depths, schedule
+from flow.planning.fifo_depths import IMPLICIT_DEPTH, MARGIN_ROWS, fifo_depths, planned_fifo
+from flow.planning.fifo_depths import schedule
 from flow.hwgraph import HwGraph, HwNode, HwTensor
 from flow.layers import layer_of
 
@@ -131,3 +132,16 @@ def test_skip_fifo_holds_the_lower_branch_latency():
     assert depths[skip] == s.occupancy[skip] + math.ceil(MARGIN_ROWS * 16)   # and the margin
     assert s.latency >= s.period
     assert math.isfinite(float(np.max(s.available[g.outputs[0]])))
+
+
+@pytest.mark.parametrize("producer_pe, reader_pe", [(1, 4), (4, 1), (2, 2)])
+def test_fifo_words_are_the_wider_beat(producer_pe, reader_pe):
+    # A skip FIFO at a narrow producer's width in front of a wide reader would hand its
+    # buffered pixels over only at the producer's pace (hg-hpm-paper on zcu104 ran 1.9x
+    # slower than its slowest layer): its words are the wider of the two beats.
+    g = hourglass_graph(size=16, channels=4, levels=1)
+    dup, add = g.nodes[0], next(n for n in g.nodes if n.kind == "add")
+    dup.attrs["pe"], add.attrs["pe"] = producer_pe, reader_pe
+    attrs = planned_fifo(g, dup.outputs[0], 20)
+    assert attrs["pe"] == max(producer_pe, reader_pe)
+    assert attrs["depth"] == 20 and attrs["ram_style"] == "auto"
