@@ -372,12 +372,14 @@ def print_table(results: list[dict]) -> None:
         for h in r["stream_probes"]["holding_up"][:2]))
     row("latency (cycles, 1st frame)", lambda r: f"{r['cycles_per_frame']['latency_simulated']:,}")
     row("latency estimate", lambda r: f"{r['cycles_per_frame']['latency_estimate']:,}")
+    def synthesized(r, k):
+        # Yosys' figure beside the estimate; the estimate alone where Yosys did not run
+        syn, est = r["resources"]["synthesis"], r["resources"]["estimate"].get(k)
+        return ((f"{syn[k]:,g}" if syn else "not run")
+                + (f" ({est:,g})" if isinstance(est, (int, float)) else ""))
+
     for k in ("lut", "ff", "bram36", "uram", "dsp", "carry"):
-        row(f"{k.upper()} Yosys (estimate)",
-            lambda r, k=k: (f"{r['resources']['synthesis'][k]:,g} "
-                            f"({r['resources']['estimate'].get(k, '-'):,g})"
-                            if k in r['resources']['estimate']
-                            else f"{r['resources']['synthesis'][k]:,g}"))
+        row(f"{k.upper()} Yosys (estimate)", lambda r, k=k: synthesized(r, k))
     for k in ("lut", "bram36", "uram", "dsp"):
         row(f"{k.upper()} utilisation",
             lambda r, k=k: (f"{pct(r['resources']['utilization'][k])} "
