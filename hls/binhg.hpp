@@ -4,6 +4,11 @@
 #ifndef BINHG_HPP
 #define BINHG_HPP
 
+// Words up to 4096 bits (the parallel sliding window gives a whole 7x7 window of the 3-channel
+// 8-bit stem, 1176 bits, per beat); ap_int defaults to at most 1024.
+#ifndef AP_INT_MAX_W
+#define AP_INT_MAX_W 4096
+#endif
 #include <ap_int.h>
 #include <hls_stream.h>
 
