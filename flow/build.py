@@ -1,7 +1,8 @@
 """Build an accelerator for a binary hourglass network.
 
     python flow/build.py --board pynq-z2 [--model PRESET [--untrained] | --checkpoint FILE]
-                         [--target-fps FPS | --max] [--output DIR] [--from STEP] [--until STEP]
+                         [--target-fps FPS | --max] [--clock-mhz MHZ] [--output DIR]
+                         [--from STEP] [--until STEP]
 
 A preset builds its shipped trained checkpoint (brevitas_models/checkpoints/<preset>.pt)
 when the project has one, else its untrained initialisation (torch seed 0).
@@ -12,6 +13,8 @@ report.json with the board, the steps and their status.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import math
 import sys
 import time
 from pathlib import Path
@@ -40,6 +43,23 @@ from brevitas_models.files import write_json_atomic  # noqa: E402
 from flow.pipeline.steps import STEPS  # noqa: E402
 
 
+# No Xilinx fabric clock runs faster: the UltraScale+ -3 global clock buffers stop at 891 MHz
+# (DS925), the 7-series -1 ones at 628 MHz (DS187).
+MAX_CLOCK_MHZ = 1000.0
+
+
+def clock_mhz(text: str) -> float:
+    """--clock-mhz: a finite positive number of MHz, up to MAX_CLOCK_MHZ."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of MHz") from None
+    if not math.isfinite(v) or v <= 0 or v > MAX_CLOCK_MHZ:
+        raise argparse.ArgumentTypeError(f"{text}: the clock must be a finite number of MHz "
+                                         f"above 0 and at most {MAX_CLOCK_MHZ:g}")
+    return v
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="python flow/build.py", description=__doc__.splitlines()[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -58,6 +78,10 @@ def parse_args(argv):
     fold.add_argument("--max", action="store_true",
                       help="fold for the fastest design whose estimated LUTs and BRAM fit 85%% "
                            "of the board (the default)")
+    p.add_argument("--clock-mhz", type=clock_mhz, metavar="MHZ",
+                   help="the accelerator's clock instead of the board's (100 MHz on the PYNQ "
+                        "boards, 200 on the UltraScale+ ones): the folding for --target-fps, "
+                        "every frame rate, the timing check and the Vivado/HLS Tcl follow it")
     p.add_argument("--output", help="output folder (default build/<model>-<board>)")
     sim = p.add_mutually_exclusive_group()
     sim.add_argument("--sim", action="store_true",
@@ -127,6 +151,15 @@ def print_summary(console, report: dict) -> None:
                 f"{k.upper()} {t[k]:g}/{b[k]} ({su[k]:.0%}, estimate {err[k]:+.0%})"
                 if err.get(k) is not None else f"{k.upper()} {t[k]:g}/{b[k]} ({su[k]:.0%})"
                 for k in ("lut", "ff", "bram36", "dsp")) + f", CARRY {t['carry']}")
+    tm = report.get("timing", {})
+    if tm.get("status") == "estimated":
+        verdict = ("[green]meets[/]" if tm["meets_clock"] else
+                   f"[red]{len(tm['flagged'])} path(s) over the period[/]")
+        console.print(f"timing:    fmax about {tm['fmax_mhz']:g} MHz (longest path "
+                      f"{tm['worst_ns']:.2f} ns, {escape(tm['limited_by'])}); {verdict} at "
+                      f"{tm['clock_mhz']:g} MHz (estimate, flow/measure/timing.py)")
+        for f in tm["flagged"][:5]:
+            console.print(f"  over: {escape(f)}")
 
 
 def main(argv=None) -> int:
@@ -134,6 +167,8 @@ def main(argv=None) -> int:
     console = Console(highlight=False)
     try:
         board = get_board(args.board)
+        if args.clock_mhz is not None:
+            board = dataclasses.replace(board, clock_mhz=args.clock_mhz)
         selected = select_steps(STEPS, args.start, args.stop)
         torch_model, cfg, weights = load_model(args)
     except (BoardError, BuildError, ConfigError, CheckpointError) as e:
@@ -168,6 +203,7 @@ def main(argv=None) -> int:
         "status": "failed" if failed else "complete",
         "model": cfg.name, "config": cfg.to_dict(), "weights": weights,
         "board": board.name, "part": board.part, "clock_mhz": board.clock_mhz,
+        "clock_source": "--clock-mhz" if args.clock_mhz is not None else "the board's default",
         "board_resources": board.to_dict(), "target_fps": args.target_fps,
         "backend": args.backend, "bitstream": bitstream,
         **ctx.results,
