@@ -207,10 +207,11 @@ def test_tiny_build_hw_graph_reproduces_its_golden_vectors(tiny_build):
     assert fifos and all(f["depth"] >= 2 for f in fifos) and max(f["depth"] for f in fifos) > 2
 
 
-def test_resume_from_fold_with_a_target(tiny_build):
+def test_resume_from_fold_with_a_target_and_another_clock(tiny_build):
     out, _ = tiny_build
+    before = json.loads((out / "report.json").read_text())
     r = build("--board", "pynq-z2", "--model", "hg-hpm-tiny", "--output", str(out),
-              "--from", "fold", "--target-fps", "500", "--no-sim")
+              "--from", "fold", "--target-fps", "500", "--clock-mhz", "150", "--no-sim")
     assert r.returncode == 0, r.stdout + r.stderr
     report = json.loads((out / "report.json").read_text())
     assert [s["name"] for s in report["steps"]] == STEPS[STEPS.index("fold"):]
@@ -218,6 +219,21 @@ def test_resume_from_fold_with_a_target(tiny_build):
     assert sim["status"] == "skipped" and "--no-sim" in sim["reason"]
     assert "cycles_per_frame" not in report["simulation"]
     assert report["target_fps"] == 500 and report["fps_estimate"] >= 500
+    # every frame rate follows the clock asked for: the folding's period budget too
+    assert report["clock_mhz"] == 150 and report["clock_source"] == "--clock-mhz"
+    assert report["fps_estimate"] == pytest.approx(150e6 / report["cycles_per_frame"])
+    assert report["folding"]["target_cycles"] == int(150e6 // 500)
+    assert before["clock_mhz"] == 100 and "at 150 MHz" in " ".join(r.stdout.split())
+    tcl = (out / "hls" / "hls_synth.tcl").read_text()
+    assert "6.667" in tcl                        # the HLS clock period, ns
+
+
+@pytest.mark.parametrize("clock", ["0", "nan", "1e9", "fast"])
+def test_a_clock_that_is_not_a_clock_is_refused_up_front(clock, tmp_path):
+    r = build("--board", "pynq-z2", "--model", "hg-hpm-tiny", "--clock-mhz", clock,
+              "--output", str(tmp_path / "o"), timeout=120)
+    assert r.returncode == 2 and "--clock-mhz" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "o").exists()
 
 
 def test_unreachable_target_fails_and_leaves_nothing_that_looks_complete(tiny_build):

@@ -489,7 +489,6 @@ class _Cache:
 
     def __init__(self, root: Path):
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
 
     def entry(self, key: str) -> Path:
         return self.root / f"{key}.json"
@@ -501,6 +500,7 @@ class _Cache:
             return None
 
     def put(self, key: str, data: dict, netlist: dict) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
         write_bytes_atomic(self.root / f"{key}.netlist.json.gz",
                            gzip.compress(json.dumps(netlist).encode(), 6))
         write_json_atomic(self.entry(key), data)
