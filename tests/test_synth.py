@@ -122,6 +122,15 @@ def test_xnor_mvtu_figures_add_up(tmp_path):
     assert "synthesis" not in hardware_report(g, get_board("pynq-z2"))
 
 
+def _add_fifo(g: HwGraph, name: str, shape: tuple, depth: int, pe: int) -> None:
+    """A FIFO layer `name` of `depth` pixels from input `<name>_in` to output `<name>_out`."""
+    g.add_tensor(HwTensor(f"{name}_in", shape, "INT8"))
+    g.add_tensor(HwTensor(f"{name}_out", shape, "INT8"))
+    g.inputs.append(f"{name}_in")
+    g.outputs.append(f"{name}_out")
+    g.add_node(HwNode(name, "fifo", [f"{name}_in"], [f"{name}_out"], {"depth": depth, "pe": pe}))
+
+
 def _memories_graph() -> HwGraph:
     """An XNOR MVTU with a 64 Kibit weight ROM (1024 words of 64 bits) and FIFOs of 2048,
     32 and 3 words of 16 bits (128, 2 and 1 pixels)."""
@@ -134,12 +143,7 @@ def _memories_graph() -> HwGraph:
     g.add_node(HwNode("mvtu", "xnor_mvtu", ["x"], ["y"], {"pe": 2, "simd": 32},
                       {"weights": rng.integers(0, 2, size=(64, 1024)).astype(np.uint8)}))
     for name, depth_px in (("deep", 128), ("mid", 2), ("shallow", 1)):
-        g.add_tensor(HwTensor(f"{name}_in", (4, 4, 32 if depth_px > 1 else 6), "INT8"))
-        g.add_tensor(HwTensor(f"{name}_out", (4, 4, 32 if depth_px > 1 else 6), "INT8"))
-        g.inputs.append(f"{name}_in")
-        g.outputs.append(f"{name}_out")
-        g.add_node(HwNode(name, "fifo", [f"{name}_in"], [f"{name}_out"],
-                          {"depth": depth_px, "pe": 2}))
+        _add_fifo(g, name, (4, 4, 32 if depth_px > 1 else 6), depth_px, 2)
     g.topo_sort()
     g.check()
     return g
@@ -184,12 +188,7 @@ def _twin_fifos(depth_b: int) -> HwGraph:
     """Two FIFOs of the same shape (the same instance when `depth_b` is 8) and a third."""
     g = HwGraph()
     for name, depth in (("a", 8), ("b", depth_b), ("c", 3)):
-        g.add_tensor(HwTensor(f"{name}_in", (4, 4, 16), "INT8"))
-        g.add_tensor(HwTensor(f"{name}_out", (4, 4, 16), "INT8"))
-        g.inputs.append(f"{name}_in")
-        g.outputs.append(f"{name}_out")
-        g.add_node(HwNode(name, "fifo", [f"{name}_in"], [f"{name}_out"],
-                          {"depth": depth, "pe": 4}))
+        _add_fifo(g, name, (4, 4, 16), depth, 4)
     g.topo_sort()
     g.check()
     return g

@@ -171,7 +171,7 @@ def child_and_flat():
     c.port("y", "output", [y])
     dirs = {"a": "input", "b": "input", "x": "output", "y": "output"}
     p = Netlist()
-    n1, n2, n3 = p.net(), p.net(), p.net()
+    n1, n2 = p.net(), p.net()
     p.cell("u0", "child", dirs, a=["0"], b=["0"], x=[n1], y=[p.net()])
     p.cell("u1", "child", dirs, a=[n1], b=["0"], x=[p.net()], y=[n2])
     p.cell("u2", "child", dirs, a=["0"], b=[n2], x=[p.net()], y=[p.net()])

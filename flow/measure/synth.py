@@ -390,6 +390,9 @@ def _batch_script(batch: list[Job], fam: str, options: tuple[str, ...]) -> tuple
         # has a top module; without the attribute it prints the modules only.
         f"setattr -mod -unset top {BATCH_TOP}",
         "tee -q -o stat.json stat -json",
+        # the cell library's unused blackboxes out of the netlist (the used ones give each
+        # cell's port directions)
+        f"hierarchy -top {BATCH_TOP} -purge_lib",
         "write_json netlist.json",
         ""])
     return "\n".join(lines) + "\n", script
@@ -405,6 +408,7 @@ def _top_script(rtl_dir: Path, manifest: dict, fam: str, options: tuple[str, ...
         f"synth_xilinx -top {TOP} -family {fam} {' '.join(options)}".rstrip(),
         f"setattr -mod -unset top {TOP}",
         "tee -q -o stat.json stat -json",
+        f"hierarchy -top {TOP} -purge_lib",
         "write_json netlist.json",
         ""])
 
@@ -511,7 +515,8 @@ class _Cache:
 
 def _run_batch(batch: list[Job], fam: str, options: tuple[str, ...], cache: _Cache,
                scratch: Path, abort: _Abort) -> float:
-    """Synthesize a batch in one Yosys process and store one cache entry per job."""
+    """Synthesize a batch in one Yosys process and store one cache entry per job, with its
+    timing model (analysed here, while the other workers' Yosys runs)."""
     wrapper, script = _batch_script(batch, fam, options)
     d = Path(tempfile.mkdtemp(prefix="batch-", dir=scratch))
     (d / "batch.sv").write_text(wrapper)
@@ -531,9 +536,10 @@ def _run_batch(batch: list[Job], fam: str, options: tuple[str, ...], cache: _Cac
             raise SynthError(f"yosys: job{k} ({j.module}) is missing from the batch netlist; "
                              f"see {log}", log)
         module = cell["type"]
-        cache.put(j.key, {"module": module, "cells": totals[module], "yosys_version": version,
-                          "seconds": round(share * j.cost, 2), "timing": {}},
-                  _reachable(netlist, module))
+        entry = {"module": module, "cells": totals[module], "yosys_version": version,
+                 "seconds": round(share * j.cost, 2), "timing": {}}
+        cache.put(j.key, entry, _reachable(netlist, module))
+        _job_timing(cache, j.key, entry, delay_model(fam))
     shutil.rmtree(d, ignore_errors=True)
     return seconds
 
@@ -545,7 +551,7 @@ def _job_timing(cache: _Cache, key: str, entry: dict, dm: DelayModel) -> ModuleT
     got = entry.get("timing", {}).get(mkey)
     if got is not None:
         return ModuleTiming.from_dict(got)
-    models = analyze_netlist(cache.netlist(key), dm)
+    models = analyze_netlist(cache.netlist(key), dm, only={entry["module"]})
     mt = models[entry["module"]]
     entry.setdefault("timing", {})[mkey] = mt.to_dict()
     write_json_atomic(cache.entry(key), entry)
@@ -682,13 +688,12 @@ def synthesize(rtl_dir: Path, family: str, work_dir: Path,
                 for f in futures:
                     f.cancel()
                 raise
-    except SynthError as e:
+    except SynthError as e:         # the processes' folders stay, with the logs named
         if "timed out" in str(e):
             raise SynthError(f"yosys: timed out after {timeout:.0f} s (synthesizing {len(misses)}"
                              f" instances in {len(todo)} processes); see {e.log}", e.log) from None
         raise
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    shutil.rmtree(scratch, ignore_errors=True)
     seconds = time.monotonic() - t0
 
     # compose: every instance's figures, the top's own cells, the whole
