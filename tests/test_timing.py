@@ -348,3 +348,46 @@ def test_arcs_table_matches_the_netlists(tmp_path):
                if i["kind"] == "xnor_mvtu")
     assert any(not arcs(i["module"], i["params"]) for i in manifest["instances"]
                if i["kind"] == "xnor_mvtu")
+
+
+def test_synthesize_step_slices_paths_across_modules_that_exceed_the_clock(tmp_path):
+    """The build's synthesize step on a skip-link graph: at 100 MHz nothing is over and no
+    slice is put in; at 500 MHz the paths across modules are, and register slices go into
+    rtl/ on the streams that cut them (the other instances from the cache)."""
+    import dataclasses
+    import json
+
+    from flow.backends.rtlgen import write_rtl
+    from flow.boards import get_board
+    from flow.measure.synth import yosys_missing
+    from flow.pipeline.runner import BuildContext
+    from flow.pipeline.steps import step_synthesize
+    from sim.test_watchdog import skip_link_graph
+
+    why = yosys_missing()
+    if why:
+        pytest.skip(f"Yosys cannot run: {why}")
+    g = skip_link_graph()
+    write_rtl(g, tmp_path / "rtl")
+
+    def run(clock):
+        board = dataclasses.replace(get_board("pynq-z2"), clock_mhz=clock)
+        ctx = BuildContext(cfg=None, board=board, out_dir=tmp_path, weights="", model=g,
+                           synth="yes")
+        out = step_synthesize(ctx)
+        return (out, json.loads((tmp_path / "synth" / "timing.json").read_text()),
+                json.loads((tmp_path / "rtl" / "accelerator.json").read_text()))
+
+    out, timing, manifest = run(100.0)
+    assert out.status == "done" and timing["meets_clock"] and not timing["register_slices"]
+    assert out.info["fmax_mhz"] == timing["fmax_mhz"] > 100
+    assert not manifest["register_slices"]
+    out, timing, manifest = run(500.0)
+    cut = {s["wire"] for s in manifest["register_slices"]}
+    assert cut and cut == {s["wire"] for s in timing["register_slices"]}
+    assert out.info["register_slices"] == sorted(cut)
+    assert any(i["kind"] == "register_slice" for i in manifest["instances"])
+    synth = json.loads((tmp_path / "synth" / "synth.json").read_text())
+    assert all(i["cached"] for i in synth["instances"].values()       # layers: from the cache
+               if i["kind"] != "register_slice")
+    assert not timing["meets_clock"]            # what slices cannot fix stays flagged

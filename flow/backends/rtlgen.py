@@ -28,8 +28,10 @@ from .hwparams import accumulator_bounds
 from .hwparams import output_stage
 from .hwparams import signed_bits
 from ..layers.base import bitwidth
+from ..layers import layer_of
 from ..layers.width_converter import conversions_by_reader
 from ..layers.width_converter import stream_elems
+from ..layers.width_converter import width_converter_cost
 from ..layers.base import weight_rom
 from .stream_format import port_info
 from .stream_format import port_name
@@ -89,6 +91,7 @@ class Instance:
     node: str | None = None
     kind: str = ""
     mems: dict[str, str] = field(default_factory=dict)     # file name -> contents
+    lut_estimate: int = 0     # the layer's estimated LUTs (how long synthesis takes scales)
 
 
 # -- output stages ---------------------------------------------------------------------------
@@ -313,7 +316,9 @@ def build_design(g: HwGraph) -> Design:
                             "stream_width_converter",
                             {"ELEM_BITS": c.bits, "IN_ELEMS": c.in_elems,
                              "OUT_ELEMS": c.out_elems}, [("s_axis", [w])], [("m_axis", [nw])],
-                            kind="width_converter")
+                            kind="width_converter",
+                            lut_estimate=width_converter_cost(c.bits, c.in_elems,
+                                                              c.out_elems).lut)
             wires[w]["consumer"], wires[nw]["producer"] = inst.name, inst.name
             instances.append(inst)
             w = nw
@@ -332,7 +337,7 @@ def build_design(g: HwGraph) -> Design:
                   else [("s_axis", ins)])
         outputs = [("m_axis", [prod_wire[o] for o in node.outputs])]
         instances.append(Instance(name, module, params, inputs, outputs, node.name,
-                                  node.kind, mems))
+                                  node.kind, mems, layer_of(node).estimate(node, g).lut))
 
     ports_in, ports_out = [], []
     for k, name in enumerate(g.inputs):
@@ -513,6 +518,7 @@ def write_rtl(g: HwGraph, out_dir: str | Path, register_slices: list[str] = ()) 
                        "params": {k: v for k, v in i.params.items()},
                        # as written in accelerator.sv (a Raw sized literal is not a string)
                        "param_literals": {k: vlit(v) for k, v in i.params.items()},
+                       "lut_estimate": int(i.lut_estimate),
                        "inputs": [[p, ws] for p, ws in i.inputs],
                        "outputs": [[p, ws] for p, ws in i.outputs]}
                       for i in d.instances],

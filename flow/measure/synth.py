@@ -61,11 +61,15 @@ DEFAULT_TIMEOUT = 3600.0          # seconds, the whole run
 # Yosys processes at once (the machine's cores; one process per core is what pays off, as
 # each is single-threaded).
 WORKERS = 2
-# Instances are packed into one Yosys process up to about this many seconds of estimated
-# work (`_cost`), so that the 2 s each process spends reading the cell library are paid
-# rarely; bigger instances get a process of their own.
-BATCH_SECONDS = 30.0
-PROCESS_SECONDS = 2.5             # a Yosys process's start: reading the Xilinx cell library
+# Seconds of Yosys per estimated LUT of an instance synthesized on its own (`_cost`),
+# measured on hg-hpm-tiny and hg-hpm-z2 here.
+SECONDS_PER_LUT = 0.02
+# Small instances share a Yosys process up to about this many seconds of estimated work and
+# this many instances, so that the start of a process (PROCESS_SECONDS: reading the Xilinx
+# cell library) is paid rarely; larger instances get a process of their own.
+BATCH_SECONDS = 8.0
+BATCH_JOBS = 16
+PROCESS_SECONDS = 2.5
 # Bump when the job script or the cache entry's format changes: old entries are then unused.
 CACHE_FORMAT = 1
 BATCH_TOP = "binhg_synth_batch"
@@ -227,14 +231,10 @@ def _file_param(name: str, literal: str) -> str | None:
     return None
 
 
-def _cost(inst: dict, rom_bits: int) -> float:
-    """About how many seconds Yosys spends on an instance (measured on hg-hpm-tiny and
-    hg-hpm-z2 here): a second or less for stream plumbing, more for MVTU lanes and for weight
-    ROMs that synthesize to logic."""
-    p = inst["params"]
-    lanes = int(p.get("PE", 1)) * int(p.get("SIMD", 1)) if "SIMD" in p else 0
-    rom = rom_bits if int(p.get("LUT_ROM", 0) or 0) else 0
-    return 0.5 + lanes / 40 + rom / 4000
+def _cost(inst: dict) -> float:
+    """About how many seconds Yosys spends on an instance on its own: in proportion to the
+    LUTs the estimate gives its layer (accelerator.json's "lut_estimate")."""
+    return 0.3 + SECONDS_PER_LUT * int(inst.get("lut_estimate", 0))
 
 
 def plan_jobs(rtl_dir: Path, manifest: dict, salt: dict) -> list[Job]:
@@ -259,7 +259,7 @@ def plan_jobs(rtl_dir: Path, manifest: dict, salt: dict) -> list[Job]:
             sources = module_closure({inst["module"]}, library)
         except RtlError as e:
             raise SynthError(f"instance '{inst['name']}': {e}") from None
-        keyed, literals, rom_bits = {}, {}, 0
+        keyed, literals = {}, {}
         for k, v in lits.items():
             f = _file_param(k, v)
             if f is None:
@@ -271,7 +271,6 @@ def plan_jobs(rtl_dir: Path, manifest: dict, salt: dict) -> list[Job]:
                                  f"{rtl_dir}")
             keyed[k] = "file:" + digest(path)
             literals[k] = f'"{path}"'
-            rom_bits += 4 * len(path.read_text().split())   # hex digits, 4 bits each
         key = _sha(json.dumps({"format": CACHE_FORMAT, **salt, "module": inst["module"],
                                "params": keyed,
                                "sources": {p.name: digest(p) for p in sources}},
@@ -280,19 +279,21 @@ def plan_jobs(rtl_dir: Path, manifest: dict, salt: dict) -> list[Job]:
             jobs[key].instances.append(inst["name"])
         else:
             jobs[key] = Job(key, inst["module"], literals, sources, [inst["name"]],
-                            _cost(inst, rom_bits))
+                            _cost(inst))
     return list(jobs.values())
 
 
-def batches(jobs: list[Job], budget: float = None) -> list[list[Job]]:
-    """Jobs grouped so that each Yosys process has about `budget` seconds of work (every
-    process first spends about 2 s reading the cell library), largest first."""
+def batches(jobs: list[Job], budget: float | None = None) -> list[list[Job]]:
+    """Jobs grouped into Yosys processes, the longest first: an instance of more than
+    `budget` estimated seconds alone, smaller ones together up to `budget` (every process
+    first spends about PROCESS_SECONDS reading the cell library, and a process's time grows
+    faster than the sum of its modules', so batches stay small)."""
     budget = BATCH_SECONDS if budget is None else budget
     out: list[list[Job]] = []
     loads: list[float] = []
     for j in sorted(jobs, key=lambda j: -j.cost):
         for k, load in enumerate(loads):
-            if load + j.cost <= budget:
+            if load + j.cost <= budget and len(out[k]) < BATCH_JOBS:
                 out[k].append(j)
                 loads[k] += j.cost
                 break
@@ -783,9 +784,9 @@ def synthesize_whole(rtl_dir: Path, family: str, work_dir: Path,
         f"read_verilog -sv {sources}",
         f"synth_xilinx -top {TOP} -family {fam} {' '.join(options)}".rstrip(),
         f"setattr -mod -unset top {TOP}",
-        "tee -q -o stat.json stat -json",
+        f"tee -q -o {work_dir / 'stat.json'} stat -json",      # it runs in rtl_dir
         f"delete {TOP} %n",
-        "write_json top.json", ""]))
+        f"write_json {work_dir / 'top.json'}", ""]))
     t0 = time.monotonic()
     log = work_dir / LOG
     run_yosys(work_dir / SCRIPT, rtl_dir, log, _Abort(t0 + (timeout or DEFAULT_TIMEOUT)))

@@ -445,7 +445,7 @@ def _as_cell(sub: ModuleTiming) -> CellTiming:
 
 REG = "reg"        # the source of the paths that start at a register
 # Bump when the analysis changes: cached timing models are then recomputed from the netlists.
-TIMING_FORMAT = 1
+TIMING_FORMAT = 2
 
 
 def _is_blackbox(mod: dict) -> bool:
@@ -614,9 +614,10 @@ def analyze_module(name: str, mod: dict, models: dict[str, ModuleTiming], m: Del
                 cnt.update(p.cells)
                 through.append(f"{cname}:{pin}")
                 end = f"{cname}/{p.end}"
-            else:
+            else:        # a register: named by its output where that has a name
                 cnt[ctype[cname]] += 1
-                end = f"{names[bit]} -> {cname}/{pin}" if bit in names else f"{cname}/{pin}"
+                q = [b for b in cells[cname]["connections"].get("Q", []) if isinstance(b, int)]
+                end = f"{names[q[0]]} ({pin})" if q and q[0] in names else f"{cname}/{pin}"
         else:
             end = f"port {end}"
         return Path(arrival[bit][src][0] + extra, start, end, dict(cnt), through, nets)
