@@ -352,7 +352,7 @@ def test_arcs_table_matches_the_netlists(tmp_path):
 
 def test_synthesize_step_slices_paths_across_modules_that_exceed_the_clock(tmp_path):
     """The build's synthesize step on a skip-link graph: at 100 MHz nothing is over and no
-    slice is put in; at 500 MHz the paths across modules are, and register slices go into
+    slice is put in; at 300 MHz some paths across modules are over, and register slices go into
     rtl/ on the streams that cut them (the other instances from the cache)."""
     import dataclasses
     import json
@@ -382,7 +382,7 @@ def test_synthesize_step_slices_paths_across_modules_that_exceed_the_clock(tmp_p
     assert out.status == "done" and timing["meets_clock"] and not timing["register_slices"]
     assert out.info["fmax_mhz"] == timing["fmax_mhz"] > 100
     assert not manifest["register_slices"]
-    out, timing, manifest = run(500.0)
+    out, timing, manifest = run(300.0)
     cut = {s["wire"] for s in manifest["register_slices"]}
     assert cut and cut == {s["wire"] for s in timing["register_slices"]}
     assert out.info["register_slices"] == sorted(cut)

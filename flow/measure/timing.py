@@ -856,9 +856,10 @@ def timing_report(synth: dict, clock_mhz: float, manifest: dict | None = None,
 
 def slices_for(report: dict, synth: dict, manifest: dict) -> dict[str, float]:
     """Stream wires to cut with a register slice, for every path across modules over the
-    clock period: on each, the wire whose cut leaves the shorter of the two halves longest
-    (the first half ends at the slice's registers, the second starts at them). Returns
-    {wire: the path's delay} for the cuts that shorten their path."""
+    clock period: on each, the wire whose cut leaves the longer of the two halves shortest
+    (the first half ends at the slice's registers, the second starts at them), if both then
+    fit the period. Returns {wire: the path's delay}. A path that no cut brings within the
+    period (its length is inside one module) gets no slice: it stays flagged."""
     if report.get("status") != "estimated":
         return {}
     m = delay_model(report["family"])
@@ -879,7 +880,7 @@ def slices_for(report: dict, synth: dict, manifest: dict) -> dict[str, float]:
             first = a + m.route(1) + m.lut + m.ff_setup_ce
             second = m.ff_clk_q + (total - a)
             worst = max(first, second)
-            if worst < total and (best is None or worst < best[1]):
+            if worst <= budget and (best is None or worst < best[1]):
                 best = (w, worst)
         if best is not None:
             out.setdefault(best[0], total)
