@@ -729,8 +729,8 @@ def synthesize(rtl_dir: Path, family: str, work_dir: Path,
                          f"the synthesized top (cache entry {cache.entry(top_key)})")
     for t, n in top_own.items():
         total[t] = total.get(t, 0) + n
-    top_timing = analyze_module(TOP, top_net, models, dm,
-                                sub_key=lambda cname, cell: cname, keep=keep_paths)
+    top_timing = analyze_module(TOP, top_net, models, dm, sub_key=lambda cname, cell: cname,
+                                keep=keep_paths, inner=False)
     unknown: dict[str, int] = {}
     for mt in list(models.values()) + [top_timing]:
         for t, n in mt.unknown_cells.items():

@@ -445,7 +445,7 @@ def _as_cell(sub: ModuleTiming) -> CellTiming:
 
 REG = "reg"        # the source of the paths that start at a register
 # Bump when the analysis changes: cached timing models are then recomputed from the netlists.
-TIMING_FORMAT = 2
+TIMING_FORMAT = 3
 
 
 def _is_blackbox(mod: dict) -> bool:
@@ -454,11 +454,13 @@ def _is_blackbox(mod: dict) -> bool:
 
 
 def analyze_module(name: str, mod: dict, models: dict[str, ModuleTiming], m: DelayModel,
-                   sub_key=None, keep: int = 1) -> ModuleTiming:
+                   sub_key=None, keep: int = 1, inner: bool = True) -> ModuleTiming:
     """The timing model of module `name` (its Yosys JSON `mod`). A cell whose type (or
     `sub_key(cell_name, cell)`) is in `models` is a submodule timed by its model; the others
     are primitives (`primitive_timing`). `keep`: how many of the worst register-to-register
-    paths (one per endpoint cell) to keep in `paths`."""
+    paths (one per endpoint cell) to keep in `paths`; `inner`: count the paths that lie
+    wholly inside a submodule among them (not for the stitched top, whose instances are
+    reported one by one)."""
     widths = {p: len(v["bits"]) for p, v in mod.get("ports", {}).items()}
     groups = port_groups(widths)
     cells = mod.get("cells", {})
@@ -651,6 +653,12 @@ def analyze_module(name: str, mod: dict, models: dict[str, ModuleTiming], m: Del
             in_to_out.setdefault(src[1], {})[end] = p
     paths = [make_path(b, REG, extra, what)
              for t, b, extra, what in heapq.nlargest(keep, internal, key=lambda x: x[0])]
+    if inner:
+        for cname, sub in subs.items():
+            for p in sub.paths:
+                paths.append(Path(p.delay, f"{cname}/{p.start}", f"{cname}/{p.end}",
+                                  dict(p.cells), [f"{cname}/{x}" for x in p.through]))
+        paths = heapq.nlargest(keep, paths, key=lambda p: p.delay)
     return ModuleTiming(name, groups, paths, in_to_reg, reg_to_out, in_to_out, carry_chain,
                         dsp_stages, dict(unknown))
 
