@@ -203,7 +203,7 @@ def step_generate_rtl(ctx: BuildContext) -> StepOutcome:
 # The build synthesizes by default only designs Yosys is predicted to finish in this many
 # seconds (flow/measure/synth.predict_seconds: the instances not in the cache, at the
 # per-instance cost measured here, over the workers); --synth forces it, --no-synth skips it.
-SYNTH_BUDGET_SECONDS = 300
+SYNTH_BUDGET_SECONDS = 120
 # Rounds of register slices placed where paths across modules exceed the clock period, each
 # followed by a resynthesis (of the slices and the top only: the rest is cached).
 SLICE_ROUNDS = 3
