@@ -8,8 +8,6 @@ their float size: all that the binary network (and the hardware) uses of them.
 from __future__ import annotations
 
 import os
-import pickle
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -154,17 +152,33 @@ def load_training_state(path: str | os.PathLike, model: BinaryHourglassNet,
     return payload
 
 
+def check_finite(state: dict, where: str) -> None:
+    """Refuse NaN or infinite values in any tensor of a state dict, naming the tensor: a
+    network with them trains, exports and even builds, and computes nothing."""
+    for name, t in state.items():
+        if isinstance(t, torch.Tensor) and t.is_floating_point():
+            bad = ~torch.isfinite(t)
+            if bad.any():
+                kinds = [w for w, m in (("NaN", torch.isnan(t)), ("infinite", torch.isinf(t)))
+                         if m.any()]
+                raise CheckpointError(
+                    f"{where}: tensor '{name}' holds {int(bad.sum())} {' and '.join(kinds)} "
+                    f"value(s) of {t.numel()}: the weights are not finite (did training "
+                    "diverge?)")
+
+
 def _load(path) -> tuple[BinaryHourglassNet, HGConfig, dict]:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint '{path}': no such file")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError) as e:
+    except Exception as e:  # noqa: BLE001 - any file: a text file fails deep in the unpickler
         # torch's own message runs to paragraphs and suggests weights_only=False, which
         # would execute arbitrary pickled code: name the failure only.
         raise CheckpointError(f"checkpoint '{path}': not a readable PyTorch file "
-                              f"(corrupt or truncated?): {type(e).__name__}") from None
+                              f"(corrupt or truncated, or not a checkpoint at all): "
+                              f"{type(e).__name__}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"checkpoint '{path}': not a {FORMAT} file "
                               "(missing or wrong 'format' field)")
@@ -176,8 +190,13 @@ def _load(path) -> tuple[BinaryHourglassNet, HGConfig, dict]:
     except (ConfigError, TypeError) as e:
         raise CheckpointError(f"checkpoint '{path}': bad 'config': {e}") from None
     model = build_model(cfg)
+    if not isinstance(payload["state_dict"], dict) or not isinstance(
+            payload.get("packed_weights", {}), dict):
+        raise CheckpointError(f"checkpoint '{path}': 'state_dict' and 'packed_weights' must "
+                              "be mappings of tensor names to tensors")
     state = dict(payload["state_dict"])
     state.update(_unpack(payload.get("packed_weights", {}), model, f"checkpoint '{path}'"))
+    check_finite(state, f"checkpoint '{path}'")
     try:
         result = model.load_state_dict(state, strict=False)
     except RuntimeError as e:

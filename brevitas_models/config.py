@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ BLOCKS = ("hpm", "bottleneck")
 ARCHS = ("hg", "unet")
 ACTS = ("prelu", "leakyrelu", "relu", "none")
 PRECISIONS = ("binary", "real")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._+-]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,11 @@ class HGConfig:
                 raise ConfigError(f"config '{self.name}': field '{field}' = "
                                   f"{getattr(self, field)!r}: {msg}")
 
+        # The name ends up in file and folder names (build/<name>-<board>, <name>.qonnx.onnx,
+        # simulation caches): from a checkpoint, it must not be able to name a path.
+        need(isinstance(self.name, str) and NAME_PATTERN.fullmatch(self.name) is not None,
+             "name", "must be a plain name of at most 64 letters, digits, '.', '_', '+' or "
+                     "'-', not starting with '.' or '-' (it names the build's files)")
         for f in ("channels", "depth", "input_size", "num_landmarks", "stacks", "in_channels"):
             v = getattr(self, f)
             need(isinstance(v, int) and not isinstance(v, bool) and v >= 1, f,

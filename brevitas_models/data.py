@@ -188,6 +188,28 @@ def gaussian_heatmaps(joints: np.ndarray, visible: np.ndarray, size: int,
     return np.exp(-d2 / (2 * sigma ** 2)) * visible[:, None, None]
 
 
+class DataFormatError(ValueError):
+    """An annotation file or image that cannot be read; the message names file and record."""
+
+
+def landmark_item(image: np.ndarray, joints_img: np.ndarray, visible: np.ndarray,
+                  norm_img: float, sigma: float) -> dict[str, torch.Tensor]:
+    """The item dict every data set returns (see StickFigureDataset) from a uint8 [S, S, 3]
+    image, its [N, 2] landmarks and the normaliser in image pixels, and which landmarks
+    have a target (`visible`; the others get an empty heatmap and are not scored)."""
+    s = image.shape[0]
+    joints = (np.nan_to_num(np.asarray(joints_img, np.float64)) - 1.5) / 4
+    visible = np.asarray(visible, dtype=bool)
+    heatmaps = gaussian_heatmaps(joints, visible, s // 4, sigma)
+    return dict(
+        image=torch.from_numpy(image.transpose(2, 0, 1).astype(np.float32) / 255),
+        heatmaps=torch.from_numpy(heatmaps.astype(np.float32)),
+        joints=torch.from_numpy(joints.astype(np.float32)),
+        visible=torch.from_numpy(visible),
+        norm=torch.tensor(float(norm_img) / 4, dtype=torch.float32),
+    )
+
+
 class ProceduralDataset(Dataset):
     """What every procedural landmark data set shares: a split of `length` items, item i
     always the same sample (its generator seeded by [seed_root, split, i]), and with
@@ -272,14 +294,6 @@ class StickFigureDataset(ProceduralDataset):
         image = render(joints_img, self.input_size, half_width, rng)
         s = self.input_size
         inside = ((joints_img >= -0.5) & (joints_img < s - 0.5)).all(1)
-        all_hm = (joints_img - 1.5) / 4
-        joints, visible = all_hm[self.joint_ids], inside[self.joint_ids]
-        heatmaps = gaussian_heatmaps(joints, visible, self.heatmap_size, self.sigma)
-        return dict(
-            image=torch.from_numpy(image.transpose(2, 0, 1).astype(np.float32) / 255),
-            heatmaps=torch.from_numpy(heatmaps.astype(np.float32)),
-            joints=torch.from_numpy(joints.astype(np.float32)),
-            visible=torch.from_numpy(visible),
-            norm=torch.tensor(float((all_hm.max(0) - all_hm.min(0)).max()),
-                                   dtype=torch.float32),
-        )
+        ids = self.joint_ids
+        return landmark_item(image, joints_img[ids], inside[ids],
+                             (joints_img.max(0) - joints_img.min(0)).max(), self.sigma)

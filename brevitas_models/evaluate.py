@@ -2,9 +2,12 @@
 
     python -m brevitas_models.evaluate --checkpoint build/ckpt.pt --data sticks --split test
     python -m brevitas_models.evaluate --preset hg-hpm-tiny --size 200   # untrained baseline
+    python -m brevitas_models.evaluate --checkpoint mpii.pt --data mpii --data-root ~/mpii --split val
 
 Writes DIR/metrics.json (PCK per landmark at each threshold, NME, AUC of the PCK curve up to
-0.5) and DIR/landmarks.png (sample images with true and predicted landmarks; per-landmark
+0.5, and the data set's own protocol: MPII's PCKh@0.5 table, 300-W's NME by the
+inter-ocular distance and by the box diagonal with AUC@0.08 and the failure rate at 0.08;
+see metrics.py) and DIR/landmarks.png (sample images with true and predicted landmarks; per-landmark
 PCK bars and the PCK curve), DIR defaulting to build/eval/<model>-<data>-<split>. Errors in
 the inputs print one `error: ...` line and exit with status 2, writing nothing.
 """
@@ -27,17 +30,29 @@ from torch.utils.data import Subset
 from tqdm import tqdm
 
 from .checkpoint import CheckpointError
+from .cli import positive_int
 from .checkpoint import load_checkpoint
 from .config import ConfigError
 from .config import get_preset
+from .data import DataFormatError
+from .datasets import DATASETS
 from .datasets import DEFAULT_DATASET
 from .datasets import make_dataset
+from .files import OutputPathError
+from .files import check_writable_dir
 from .files import write_atomic
 from .checkpoint import load_preset
 from .landmarks import heatmap_to_image
+from .metrics import FACE_AUC_LIMIT
+from .metrics import PCKH_THR
+from .metrics import box_diagonal
+from .metrics import ced_auc
 from .metrics import decode_heatmaps
 from .metrics import nme
 from .metrics import pck
+from .metrics import pckh_table
+from .metrics import per_sample_nme
+from .photos import MPII_PARTS
 
 DEFAULT_THRESHOLDS = (0.1, 0.2)
 AUC_MAX_THRESHOLD = 0.5
@@ -77,13 +92,42 @@ def landmark_metrics(pred, joints, norm, visible,
             "num_visible": int(torch.as_tensor(visible).sum())}
 
 
+def protocol_metrics(protocol: str | None, pred, joints, norm, visible, names) -> dict:
+    """The data set's own protocol (photos.LandmarkFormat.protocol), JSON-able; {} if none.
+    "pckh": MPII's PCKh@0.5 table (002_..., Table 5); "nme": 300-W's per-image NME by the
+    inter-ocular distance (the items' norm) and by the landmarks' box diagonal, AUC@0.08
+    and failure rate at 0.08 of the former; "pck": PCK@0.1 / 0.2 of the norm (COCO's
+    person box) per landmark."""
+    if protocol == "pckh":
+        return {"name": f"MPII PCKh@{PCKH_THR:g}", "threshold": PCKH_THR,
+                "parts": pckh_table(pred, joints, norm, visible, names, MPII_PARTS)}
+    if protocol == "nme":
+        iod = per_sample_nme(pred, joints, norm, visible)
+        diag = per_sample_nme(pred, joints, box_diagonal(joints, visible), visible)
+        c = ced_auc(iod, FACE_AUC_LIMIT)
+        return {"name": "300-W NME", "nme_inter_ocular": round(float(np.nanmean(iod)), 5),
+                "nme_box_diagonal": round(float(np.nanmean(diag)), 5),
+                f"auc@{FACE_AUC_LIMIT:g}": round(c["auc"], 5),
+                f"failure_rate@{FACE_AUC_LIMIT:g}": round(c["failure_rate"], 5),
+                "ced": {"thresholds": _clean(c["thresholds"]), "fraction": _clean(c["ced"])},
+                "per_image_nme": _clean(iod)}
+    if protocol == "pck":
+        return {"name": "PCK (COCO keypoints, normalised by the person box's larger side)",
+                **{f"pck@{t:g}": dict(zip(("per_landmark", "mean"), (
+                    _clean(pck(pred, joints, norm, t, visible)[0]),
+                    round(pck(pred, joints, norm, t, visible)[1], 5)))) for t in (0.1, 0.2)}}
+    return {}
+
+
 @torch.no_grad()
 def evaluate_model(model: nn.Module, data_name: str = DEFAULT_DATASET, split: str = "test",
-                   size: int = 500, thresholds: Sequence[float] = DEFAULT_THRESHOLDS, *,
-                   batch: int = 64, progress: bool = False, keep_samples: int = 0) -> dict:
+                   size: int | None = None, thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+                   *, batch: int = 64, progress: bool = False, keep_samples: int = 0,
+                   root=None) -> dict:
     """Evaluate the last stack of `model` (which has a .cfg with name, input_size and
-    num_landmarks) on the first `size` items of a registered data set's split (all items
-    if it has fewer).
+    num_landmarks) on the first `size` items of a registered data set's split (None: all
+    of a file data set, 500 of a procedural one; all items if it has fewer). `root`: the
+    folder of a file data set (photos.py).
 
     Returns landmark_metrics() plus "model", "data", "split", "num_samples", "norm_name",
     "landmark_names". With keep_samples=K also "samples": the first K items' tensors
@@ -93,7 +137,9 @@ def evaluate_model(model: nn.Module, data_name: str = DEFAULT_DATASET, split: st
     """
     cfg = model.cfg
     try:
-        ds = make_dataset(data_name, cfg.input_size, cfg.num_landmarks, split, length=size)
+        ds = make_dataset(data_name, cfg.input_size, cfg.num_landmarks, split,
+                          length=size if size is not None or root is not None else 500,
+                          root=root)
     except ValueError as e:
         raise EvaluationError(f"data set '{data_name}' for model '{cfg.name}' "
                               f"({cfg.num_landmarks} landmarks): {e}") from None
@@ -101,7 +147,8 @@ def evaluate_model(model: nn.Module, data_name: str = DEFAULT_DATASET, split: st
     if len(names) != cfg.num_landmarks:
         raise EvaluationError(f"data set '{data_name}' has {len(names)} landmarks but model "
                               f"'{cfg.name}' predicts {cfg.num_landmarks}")
-    if len(ds) > size:
+    skipped, protocol = getattr(ds, "skipped", None), getattr(ds, "protocol", None)
+    if size is not None and len(ds) > size:
         ds = Subset(ds, range(size))
     was_training = model.training
     model.eval()
@@ -120,7 +167,11 @@ def evaluate_model(model: nn.Module, data_name: str = DEFAULT_DATASET, split: st
     d = {k: torch.cat(v) for k, v in parts.items()}
     result = {"model": cfg.name, "data": data_name, "split": split,
               "num_samples": len(d["pred"]), "norm_name": norm_name, "landmark_names": names,
-              **landmark_metrics(d["pred"], d["joints"], d["norm"], d["visible"], thresholds)}
+              **landmark_metrics(d["pred"], d["joints"], d["norm"], d["visible"], thresholds),
+              "protocol": protocol_metrics(protocol, d["pred"], d["joints"], d["norm"],
+                                           d["visible"], names)}
+    if skipped is not None:
+        result["skipped_records"] = skipped
     if keep_samples > 0:
         k = min(keep_samples, len(d["pred"]))
         result["samples"] = {"image": torch.cat(images)[:k],
@@ -199,14 +250,24 @@ def plot_landmarks(result: dict, path: str | os.PathLike, title: str = "") -> Pa
     bars.set_title("per landmark (lighter: smaller threshold)", fontsize=9)
 
     curve = fig.add_subplot(grid[rows, PANELS_PER_ROW // 2 + 1:])
-    c = result["pck_curve"]
-    curve.plot(c["thresholds"], c["pck"], color="black")
-    curve.fill_between(c["thresholds"], c["pck"], alpha=0.15, color="black")
-    curve.set_xlim(0, AUC_MAX_THRESHOLD)
+    proto = result.get("protocol") or {}
+    if "ced" in proto:      # 300-W: the cumulative error distribution of the per-image NME
+        c = proto["ced"]
+        curve.plot(c["thresholds"], c["fraction"], color="black")
+        curve.fill_between(c["thresholds"], c["fraction"], alpha=0.15, color="black")
+        curve.set_xlim(0, FACE_AUC_LIMIT)
+        curve.set_xlabel("per-image NME (x inter-ocular distance)", fontsize=7)
+        curve.set_ylabel("fraction of images", fontsize=7)
+    else:
+        c = result["pck_curve"]
+        curve.plot(c["thresholds"], c["pck"], color="black")
+        curve.fill_between(c["thresholds"], c["pck"], alpha=0.15, color="black")
+        curve.set_xlim(0, AUC_MAX_THRESHOLD)
+        curve.set_xlabel(f"threshold (x {result['norm_name']})", fontsize=7)
     curve.set_ylim(0, 1)
-    curve.set_xlabel(f"threshold (x {result['norm_name']})", fontsize=7)
-    curve.set_title(f"PCK curve, AUC {result['auc']:.3f}, NME {result['nme']['mean']:.3f}",
-                    fontsize=9)
+    curve.set_title("; ".join(protocol_lines(proto)) or
+                    f"PCK curve, AUC {result['auc']:.3f}, NME {result['nme']['mean']:.3f}",
+                    fontsize=7 if proto else 9, wrap=True)
     curve.grid(alpha=0.3)
 
     fig.suptitle(title or f"{result['model']} on {result['data']} {result['split']} "
@@ -220,13 +281,10 @@ def plot_landmarks(result: dict, path: str | os.PathLike, title: str = "") -> Pa
 
 def _check_writable(out: Path) -> None:
     """Refuse an --out that cannot become a directory, before spending time evaluating."""
-    if out.exists() and not out.is_dir():
-        raise EvaluationError(f"cannot write to '{out}': it is a file, not a directory")
-    parent = out
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise EvaluationError(f"cannot write to '{out}': '{parent}' is not a writable directory")
+    try:
+        check_writable_dir(out, "--out", keep=False)
+    except OutputPathError as e:
+        raise EvaluationError(str(e)) from None
 
 
 def write_outputs(result: dict, out: Path, title: str = "") -> None:
@@ -272,6 +330,30 @@ def print_table(result: dict, untrained: bool) -> None:
     console.print(f"AUC (PCK curve 0..{AUC_MAX_THRESHOLD:g}) {result['auc']:.3f}; "
                   f"{result['num_samples']} samples; normalizer: {result['norm_name']}",
                   highlight=False)
+    for line in protocol_lines(result.get("protocol") or {}):
+        console.print(line, highlight=False)
+    if result.get("skipped_records"):
+        console.print("skipped records: " + ", ".join(
+            f"{k}: {v}" for k, v in sorted(result["skipped_records"].items())), highlight=False)
+
+
+def protocol_lines(p: dict) -> list[str]:
+    """The protocol's figures as the papers print them (percent)."""
+    def pct(v):
+        return "-" if v is None else f"{100 * v:.1f}"
+
+    if "parts" in p:
+        parts = p["parts"]
+        return [f"{p['name']} (%):  " + "  ".join(f"{k} {pct(v)}" for k, v in parts.items())]
+    if "nme_inter_ocular" in p:
+        k = f"{FACE_AUC_LIMIT:g}"
+        return [f"{p['name']} (%): inter-ocular {pct(p['nme_inter_ocular'])}, box diagonal "
+                f"{pct(p['nme_box_diagonal'])}; AUC@{k} {pct(p[f'auc@{k}'])}, failure rate "
+                f"@{k} {pct(p[f'failure_rate@{k}'])}"]
+    if p:
+        return [f"{p['name']}: " + ", ".join(f"{k} {pct(v['mean'])} %" for k, v in p.items()
+                                            if isinstance(v, dict))]
+    return []
 
 
 def parse_thresholds(s: str) -> tuple[float, ...]:
@@ -284,12 +366,6 @@ def parse_thresholds(s: str) -> tuple[float, ...]:
     return values
 
 
-def positive_int(s: str) -> int:
-    if not s.isdigit() or int(s) < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {s!r}")
-    return int(s)
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m brevitas_models.evaluate", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -299,10 +375,13 @@ def main(argv: list[str] | None = None) -> int:
                                       "trained checkpoint, if the project has one")
     p.add_argument("--untrained", action="store_true",
                    help="with --preset: its untrained initialisation (a chance baseline)")
-    p.add_argument("--data", default=DEFAULT_DATASET, help="data set (default: %(default)s)")
+    p.add_argument("--data", default=DEFAULT_DATASET,
+                   help=f"data set: {', '.join(DATASETS)} (default: %(default)s)")
+    p.add_argument("--data-root", help="the folder of a data set of local files (mpii, coco, "
+                                       "300w, pts: see brevitas_models/README.md)")
     p.add_argument("--split", choices=("val", "test"), default="test")
-    p.add_argument("--size", type=positive_int, default=500,
-                   help="samples (default: %(default)s; smaller data sets: all)")
+    p.add_argument("--size", type=positive_int,
+                   help="samples (default: all of a file data set, 500 of a procedural one)")
     p.add_argument("--thresholds", type=parse_thresholds, default=DEFAULT_THRESHOLDS,
                    help="PCK thresholds, comma-separated (default: 0.1,0.2)")
     p.add_argument("--out", help="output directory (default: build/eval/<model>-<data>-<split>)")
@@ -326,11 +405,12 @@ def main(argv: list[str] | None = None) -> int:
                              f"-{a.data}-{a.split}")
         _check_writable(out)
         result = evaluate_model(model, a.data, a.split, a.size, a.thresholds, batch=a.batch,
-                                progress=a.progress, keep_samples=max(a.samples, 0))
+                                progress=a.progress, keep_samples=max(a.samples, 0),
+                                root=a.data_root)
         result.update(source=source, trained=not untrained)
         write_outputs(result, out, title=("UNTRAINED " if untrained else "")
                       + f"{cfg.name} on {a.data} {a.split} ({result['num_samples']} samples)")
-    except (CheckpointError, ConfigError, EvaluationError, OSError) as e:
+    except (CheckpointError, ConfigError, EvaluationError, DataFormatError, OSError) as e:
         # One line: torch's unpickling errors, quoted by CheckpointError, run to paragraphs.
         print(f"error: {str(e).strip().splitlines()[0]}", file=sys.stderr)
         return 2

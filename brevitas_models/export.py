@@ -60,7 +60,7 @@ def export_qonnx(model: nn.Module, cfg: HGConfig, path: str | os.PathLike) -> Pa
     # The dynamo exporter may write external-data files beside its output: keep them in a
     # private folder, and move only the finished, cleaned graph into place.
     try:
-        with tempfile.TemporaryDirectory(dir=path.parent) as tmpdir:
+        with tempfile.TemporaryDirectory(prefix=".tmp-export-", dir=path.parent) as tmpdir:
             raw = os.path.join(tmpdir, "raw.onnx")
             with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
                 # torch.onnx narrates every phase on stdout; keep the CLI readable.

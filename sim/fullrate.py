@@ -33,6 +33,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from flow.hwgraph import HwGraph  # noqa: E402
+from flow.processes import run_tool  # noqa: E402
 from flow.backends.rtlgen import TOP  # noqa: E402
 from flow.backends.rtlgen import write_rtl  # noqa: E402
 from flow.backends.stream_format import pack_beats  # noqa: E402
@@ -40,6 +41,7 @@ from flow.backends.stream_format import unpack_beats  # noqa: E402
 from sim.harness import SimError  # noqa: E402
 from sim.harness import SimResult  # noqa: E402
 from sim.harness import cache_dir  # noqa: E402
+from sim.harness import default_watchdog  # noqa: E402
 from sim.harness import verilator_missing  # noqa: E402
 
 MAIN = Path(__file__).resolve().parent / "fullrate_main.cpp"
@@ -116,12 +118,8 @@ def _words32(port: dict) -> int:
 
 
 def fullrate_watchdog(manifest: dict) -> int:
-    """Cycles without a beat on any stream that mean deadlock: harness.default_watchdog's
-    rule at full rate (the longest quiet stretch of a live design is an MVTU computing one
-    output group, K/SIMD cycles), times 4 for safety; it costs nothing in C++."""
-    quiet = max((i["params"]["K"] // i["params"]["SIMD"] for i in manifest["instances"]
-                 if "K" in i["params"] and "SIMD" in i["params"]), default=0)
-    return 4 * (2 * quiet + 1000)
+    """harness.default_watchdog at full rate, times 4 for safety: it costs nothing in C++."""
+    return 4 * default_watchdog(manifest)
 
 
 def build_fullrate(rtl_dir: str | Path, tag: str = "design",
@@ -156,7 +154,7 @@ def build_fullrate(rtl_dir: str | Path, tag: str = "design",
            *[str(tmp / "rtl" / s) for s in manifest["sources"]], str(MAIN)]
     t0 = time.monotonic()
     with open(tmp / "build.log", "w") as log:
-        r = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=tmp)
+        r = run_tool(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=tmp)
     seconds = time.monotonic() - t0
     if r.returncode != 0 or not (tmp / "obj" / f"V{TOP}").exists():
         tail = (tmp / "build.log").read_text()[-3000:]
@@ -214,8 +212,7 @@ def run_fullrate(built: FullrateBuilt, feeds: dict[str, np.ndarray], *, tag: str
     for p in m["outputs"]:
         job.append(f"out {p['port']} {frames * p['beats_per_frame']} {p['beats_per_frame']}")
     (run / "job.txt").write_text("\n".join(job) + "\n")
-    r = subprocess.run([str(built.exe), str(run / "job.txt")], cwd=built.rtl,
-                       capture_output=True, text=True)
+    r = run_tool([built.exe, run / "job.txt"], cwd=built.rtl, capture_output=True, text=True)
     res = _read_result(run / "result.txt") if (run / "result.txt").exists() else None
     if res is None or res["status"] != "ok":
         why = (res or {}).get("error") or (r.stdout + r.stderr)[-3000:]

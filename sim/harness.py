@@ -123,13 +123,17 @@ class SimResult:
         return float(ends[-1] - ends[-2])
 
 
-def default_watchdog(g: HwGraph, valid_prob: float, ready_prob: float) -> int:
-    """Cycles without a beat on any stream that mean deadlock. The longest a live design goes
-    quiet is an MVTU computing one output group (K/SIMD cycles); allow twice that and more,
-    scaled for the random gaps."""
-    quiet = max((n.arrays["weights"].shape[1] // int(n.attrs.get("simd", 1))
-                 for n in g.nodes if "weights" in n.arrays), default=0)
-    return int((2 * quiet + 1000) / min(valid_prob, ready_prob))
+def quiet_cycles(manifest: dict) -> int:
+    """The longest a live design goes without a beat on any stream: an MVTU computing one
+    output group, K/SIMD cycles (from the instances' parameters in rtl/accelerator.json)."""
+    return max((i["params"]["K"] // i["params"]["SIMD"] for i in manifest["instances"]
+                if "K" in i["params"] and "SIMD" in i["params"]), default=0)
+
+
+def default_watchdog(manifest: dict, valid_prob: float = 1.0, ready_prob: float = 1.0) -> int:
+    """Cycles without a beat on any stream that mean deadlock: twice the longest quiet
+    stretch and more, scaled for the random gaps."""
+    return int((2 * quiet_cycles(manifest) + 1000) / min(valid_prob, ready_prob))
 
 
 def simulate(g: HwGraph, feeds: dict[str, np.ndarray], *, tag: str = "design", seed: int = 0,
@@ -149,7 +153,7 @@ def simulate(g: HwGraph, feeds: dict[str, np.ndarray], *, tag: str = "design", s
     job = {"inputs": inputs, "outputs": outputs, "seed": seed, "valid_prob": valid_prob,
            "ready_prob": ready_prob,
            "reset_after": (inputs[0]["beats_per_frame"] // 2) if reset_mid_frame else 0,
-           "watchdog": watchdog or default_watchdog(g, valid_prob, ready_prob),
+           "watchdog": watchdog or default_watchdog(m, valid_prob, ready_prob),
            "streams": m["streams"],
            "instances": {i["name"]: i["node"] or i["name"] for i in m["instances"]},
            "result": str(run / "result.json")}

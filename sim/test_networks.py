@@ -47,6 +47,9 @@ def test_build_simulated_its_rtl(network):
     assert sim["estimate_error"] == pytest.approx(
         (report["cycles_per_frame"] - sim["cycles_per_frame"]) / sim["cycles_per_frame"],
         abs=1e-3)
+    # the latency estimate models what the bench measures: within 25 % of it
+    assert abs(sim["latency_estimate_error"]) <= 0.25, sim
+    assert report["latency_cycles_estimate"] == sim["latency_cycles_estimate"]
 
 
 def test_build_c_simulated_its_hls(network):

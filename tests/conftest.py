@@ -17,6 +17,22 @@ os.environ.setdefault("BINHG_SIM_CACHE",
 
 from modelutil import calibrated_model
 
+# BINHG_TORCH_THREADS=N runs the tests with torch on N threads (and the builds they start, by
+# OMP_NUM_THREADS): float checks must hold for any thread count, and for any CPU's kernels
+# (ATEN_CPU_CAPABILITY=default forces the plain ones), tests/README.md.
+if os.environ.get("BINHG_TORCH_THREADS"):
+    import torch
+
+    torch.set_num_threads(int(os.environ["BINHG_TORCH_THREADS"]))
+    os.environ["OMP_NUM_THREADS"] = os.environ["BINHG_TORCH_THREADS"]
+
+
+def pytest_report_header(config):
+    import torch
+
+    return (f"torch {torch.__version__}: {torch.get_num_threads()} threads, CPU capability "
+            f"{torch.backends.cpu.get_cpu_capability()}")
+
 
 @pytest.fixture(scope="session")
 def preset_artifacts(tmp_path_factory):

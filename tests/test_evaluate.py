@@ -142,7 +142,7 @@ def _error_cases(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
         "unknown preset": (["--preset", "hg-nope"], "unknown preset 'hg-nope'"),
         "unknown data set": (["--preset", TINY, "--data", "nope"], "unknown data set 'nope'"),
         "unwritable out": (["--preset", TINY, "--out", str(a_file / "eval")],
-                           "is not a writable directory"),
+                           "cannot create the folder: Not a directory"),
     }
 
 

@@ -9,7 +9,7 @@ FLOW = Path(__file__).resolve().parents[1] / "flow"
 # the order of the stages; the core is read by all
 RANK = {"core": 0, "frontend": 1, "planning": 2, "backends": 3, "measure": 4, "deploy": 5,
         "pipeline": 6, "cli": 7}
-CORE = {"hwgraph", "layers", "golden", "boards"}
+CORE = {"hwgraph", "layers", "golden", "boards", "processes"}
 
 
 def stage_of(parts: list[str]) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import pytest
-import torch
 
 from brevitas_models import PRESETS
 from flow import golden
@@ -15,7 +14,7 @@ from flow.frontend.transforms import (AbsorbClipIntoAdd, AbsorbThresholdsIntoMVT
                                RemoveIdentityThresholds, streamline)
 from flow.frontend.lower import LoweringError, lower_to_hw
 from flow.frontend.verify import compare_with_finn
-from modelutil import hardware_graph, uint8_batch
+from modelutil import HeatmapIntegers, hardware_graph, uint8_batch
 
 PAPER = [p for p in PRESETS if p.endswith("-paper")]
 # FINN's ConvertQONNXtoFINN grows faster than quadratically with the graph (a per-node
@@ -42,14 +41,19 @@ def test_golden_equals_finn_and_brevitas(name, preset_artifacts, finn_graph):
     assert not res.mismatches, res.mismatches[:3]
     assert res.streams_checked >= kinds["xnor_mvtu"]
 
+    assert_golden_is_brevitas(g, res.outputs, art.model, images)
+
+
+def assert_golden_is_brevitas(g, outputs, model, images):
+    """The golden model's heatmap accumulators are the Brevitas model's, integer for integer
+    (from the codes of the residual stream its heatmap layer reads), and the PyTorch heatmaps
+    are those up to float32 rounding."""
     (out,) = g.outputs
-    with torch.no_grad():
-        ref = art.model(torch.from_numpy((images / 255.0).astype(np.float32))).numpy()
-    dq = g.dequant[out]
-    heat = golden.dequantize(g, out, res.outputs[out])
-    np.testing.assert_allclose(heat, ref, rtol=1e-4, atol=1e-5 * np.abs(ref).max())
-    acc_ref = (ref.transpose(0, 2, 3, 1) - dq["bias"]) / dq["scale"]
-    np.testing.assert_array_equal(np.rint(acc_ref), res.outputs[out])
+    hm = HeatmapIntegers(model, (images / 255.0).astype(np.float32))
+    np.testing.assert_array_equal(hm.acc.transpose(0, 2, 3, 1), outputs[out])
+    hm.assert_close(hm.out, "PyTorch")
+    heat = golden.dequantize(g, out, outputs[out])
+    np.testing.assert_allclose(heat, hm.exact(), rtol=1e-6, atol=1e-6 * np.abs(hm.exact()).max())
 
 
 @pytest.fixture
@@ -141,3 +145,27 @@ def test_two_graph_inputs_are_refused(tiny):
         lower_to_hw(tiny)
 
 
+
+
+def test_relu_the_papers_baseline_lowers_bit_exact(tmp_path):
+    """HGConfig(act="relu"): FINN's ConvertQONNXtoFINN refuses a Relu before the signed
+    residual quantizer; the front end takes it as the PRelu of slope 0 it equals
+    (flow/frontend/relu.py), which the lowering folds into thresholds. Golden == FINN ==
+    Brevitas."""
+    from qonnx.core.modelwrapper import ModelWrapper
+
+    from brevitas_models.export import export_qonnx
+    from flow.frontend.convert import convert_to_finn
+    from modelutil import calibrated_model
+
+    m, cfg = calibrated_model("hg-hpm-tiny", act="relu")
+    qonnx = ModelWrapper(str(export_qonnx(m, cfg, tmp_path / "relu.onnx")))
+    assert "Relu" in {n.op_type for n in qonnx.graph.node}
+    finn = convert_to_finn(qonnx)
+    ops = {n.op_type for n in finn.graph.node}
+    assert "Relu" not in ops and "PRelu" in ops
+    g = hardware_graph(finn)
+    images = uint8_batch(cfg, 2, seed=1)
+    res = compare_with_finn(g, finn, images)
+    assert not res.mismatches, res.mismatches[:3]
+    assert_golden_is_brevitas(g, res.outputs, m, images)

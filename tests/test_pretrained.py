@@ -34,8 +34,12 @@ def test_shipped_checkpoint_reproduces_its_recorded_metrics(name):
                                          split, payload["eval_size"], False, payload["sigma"]))
         got = evaluate(model, data)
         want = payload["metrics"][split]
-        assert got["pck"] == pytest.approx(want["pck"], abs=1e-9), split
-        assert got["nme"] == pytest.approx(want["nme"], rel=1e-5), split
+        # PyTorch's float convolutions round differently on other CPUs' kernels: a heatmap
+        # argmax at a near-tie, or a point at the PCK threshold, may flip. Allow a few of
+        # the N x J predictions to, and the mean error to move by as little.
+        flips = 3 / (payload["eval_size"] * cfg.num_landmarks)
+        assert got["pck"] == pytest.approx(want["pck"], abs=flips), split
+        assert got["nme"] == pytest.approx(want["nme"], rel=1e-3), split
         assert got["pck"] >= MIN_PCK[name], f"{name} {split} PCK@0.2 {got['pck']:.3f}"
 
 

@@ -160,8 +160,10 @@ def test_cli_recipe_flags_release_and_resume(tmp_path, capsys):
     assert "resuming" in capsys.readouterr().out
     assert train_main(["--resume"]) == 2
     assert "--resume needs --out" in capsys.readouterr().err
-    assert train_main(["--epochs", "0"]) == 2
-    assert "epochs must be >= 1, got 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:          # argparse, before anything is built
+        train_main(["--epochs", "0"])
+    assert e.value.code == 2
+    assert "--epochs: must be a positive integer, got '0'" in capsys.readouterr().err
     assert train_main(["--teacher", str(tmp_path / "missing.pt")]) == 2
     assert "missing.pt': no such file" in capsys.readouterr().err
 

@@ -26,6 +26,7 @@ from ..hwgraph import HwNode
 from .hwparams import accumulator_bounds
 from .hwparams import output_stage
 from .hwparams import signed_bits
+from ..layers import KINDS
 from ..layers.base import bitwidth
 from ..layers.width_converter import conversions_by_reader
 from ..layers.width_converter import stream_elems
@@ -275,8 +276,7 @@ def build_top(g: HwGraph) -> tuple[str, dict[str, str], set[str], dict]:
     for node in g.nodes:
         if node.kind == "fifo":
             s = prod[node.inputs[0]]
-            t = g.tensors[node.inputs[0]]
-            s.depth = max(s.depth, int(node.attrs["depth"]) * t.channels // s.elems)
+            s.depth = max(s.depth, KINDS["fifo"].words(node, g))
             prod[node.outputs[0]] = s
             continue
         for o in node.outputs:

@@ -27,6 +27,7 @@ from ..hwgraph import HwNode
 from .hwparams import accumulator_bounds
 from .hwparams import output_stage
 from .hwparams import signed_bits
+from ..layers import KINDS
 from ..layers.base import bitwidth
 from ..layers import layer_of
 from ..layers.width_converter import conversions_by_reader
@@ -243,10 +244,9 @@ def emit_duplicate(node, g, name):
 
 
 def emit_fifo(node, g, name):
-    t = g.tensors[node.inputs[0]]
     pe = int(node.attrs.get("pe", 1))
-    words = int(node.attrs["depth"]) * (t.channels // pe)
-    return "axis_fifo", {"WIDTH": _width(g, node.inputs[0], pe), "DEPTH": max(2, words)}, {}
+    return "axis_fifo", {"WIDTH": _width(g, node.inputs[0], pe),
+                         "DEPTH": KINDS["fifo"].words(node, g)}, {}
 
 
 EMITTERS = {

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..boards import Board
+from ..processes import run_tool
 from brevitas_models.files import write_text_atomic
 
 BACKENDS = ("hls", "rtl")
@@ -175,8 +176,8 @@ def _run(cmd: list[str], cwd: Path, log_path: Path, log, env: dict | None = None
     with open(log_path, "a") as f:
         f.write(f"### {' '.join(cmd)}  (cwd {cwd})\n")
         f.flush()
-        rc = subprocess.run(cmd, cwd=cwd, stdout=f, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})}).returncode
+        rc = run_tool(cmd, cwd=cwd, stdout=f, stderr=subprocess.STDOUT,
+                      env={**os.environ, **(env or {})}).returncode
     secs = time.monotonic() - t0
     if rc != 0:
         raise XilinxError(_failure(cmd[0], f"{' '.join(cmd[1:])} exited with code {rc}",

@@ -1,7 +1,9 @@
 """deploy/: what goes to the board. The weights-independent PYNQ driver (flow/deploy/pynq_driver/),
-the two modules it imports (the stream format and the landmark decoder), an example, a README
-for the board, accelerator.json (everything build-specific: ports, DMA word sizes, output
-dequantization, the build id) and, when the build made them, the bitstream and its .hwh.
+the two modules it imports (the stream format and the landmark decoder), an example and a
+Jupyter notebook (as PYNQ overlays are delivered), a README for the board, a sample photo
+(procedural), accelerator.json (everything build-specific: ports, DMA word sizes, output
+dequantization, the landmarks' names, the build id) and, when the build made them, the
+bitstream and its .hwh.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from ..backends.stream_format import port_info
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 DRIVER_FILES = [HERE / "pynq_driver" / f for f in
-                ("binhg_driver.py", "example.py", "README.md")]
+                ("binhg_driver.py", "example.py", "README.md", "landmarks.ipynb")]
 SHARED_MODULES = [ROOT / "flow" / "backends" / "stream_format.py", ROOT / "brevitas_models" / "landmarks.py"]
 DMA_CELL = "dma"        # the AXI DMA's name in vivado/block_design.tcl
 
@@ -64,5 +66,11 @@ def write_deploy(g: HwGraph, out: Path, build_dir: Path, backend: str, meta: dic
     if cfg["bitstream_built"]:
         for f in bits:
             shutil.copy2(f, out / f.name)
+    from PIL import Image
+
+    from brevitas_models.photos import sample_photo
+
+    Image.fromarray(sample_photo(meta["num_landmarks"], meta["input_size"])).save(
+        out / "sample.png")
     (out / "accelerator.json").write_text(json.dumps(cfg, indent=1) + "\n")
     return cfg

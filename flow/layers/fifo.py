@@ -10,10 +10,16 @@ from .base import bitwidth
 from .base import memory
 
 
+def fifo_words(channels: int, pe: int, depth_pixels: int) -> int:
+    """Words a FIFO of `depth_pixels` pixels holds on a stream of `pe` values per word: what
+    the RTL's axis_fifo DEPTH and the HLS stream depth are (at least 2, a skid buffer)."""
+    return max(2, depth_pixels * -(-channels // pe))
+
+
 def fifo_resources(bits: int, channels: int, pe: int, depth_pixels: int) -> Resources:
     """A FIFO of `depth_pixels` pixels on a stream of `pe` values of `bits` per word."""
     width = bits * pe
-    depth = depth_pixels * -(-channels // pe)
+    depth = fifo_words(channels, pe, depth_pixels)
     if depth <= 32:       # shift-register LUTs (SRL32)
         return Resources(lut=width, ff=width)
     mem = memory(width, depth)
@@ -31,6 +37,10 @@ class Fifo(Layer):
 
     def cycles(self, node, g):
         return 0   # never the bottleneck: it moves a word per cycle at any width
+
+    def words(self, node, g) -> int:
+        return fifo_words(g.tensors[node.inputs[0]].channels, self.fold(node, "pe"),
+                          int(node.attrs["depth"]))
 
     def estimate(self, node, g):
         t = g.tensors[node.inputs[0]]

@@ -11,7 +11,6 @@ import hashlib
 import importlib.util
 import os
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..backends.stream_format import pack_beats
+from ..processes import run_tool
 from ..backends.stream_format import unpack_beats
 
 CXXFLAGS = ("-std=c++14", "-O1", "-w")
@@ -76,7 +76,7 @@ def compile_csim(hls_dir: str | Path, cache: str | Path | None = None,
     tmp = exe.with_name(exe.name + f".tmp{os.getpid()}")
     cmd = [cxx, *CXXFLAGS, *flags, f"-I{hls_dir}", f"-I{ap_types_dir()}", str(hls_dir / "csim_tb.cpp"),
            str(hls_dir / "accelerator.cpp"), "-o", str(tmp)]
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    r = run_tool(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         errors = [ln for ln in r.stderr.splitlines() if "error" in ln][:8]
         raise CsimError(f"g++ failed on {hls_dir}:\n" + "\n".join(errors or
@@ -111,7 +111,7 @@ def run_csim(exe: str | Path, manifest: dict, feeds: dict[str, np.ndarray]) -> C
             args.append(str(f))
         outs = [Path(d) / f"{p['port']}.hex" for p in manifest["outputs"]]
         t0 = time.perf_counter()
-        r = subprocess.run([str(exe), *args, *map(str, outs)], capture_output=True, text=True)
+        r = run_tool([exe, *args, *outs], capture_output=True, text=True)
         secs = time.perf_counter() - t0
         log = (r.stdout + r.stderr).strip()
         if r.returncode != 0:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..boards import Board
-from ..planning.fifo_depths import schedule
+from ..planning.fifo_depths import latency_estimate
 from ..planning.folding import UTILIZATION_BUDGET
 from ..planning.folding import bottleneck
 from ..planning.folding import estimate
@@ -12,6 +12,21 @@ from ..layers import layer_of
 from ..layers.base import check_fold
 from ..layers.width_converter import converters_cost
 from ..layers.width_converter import width_conversions
+
+
+# What each estimate of the report is (report.json "estimates"); none is a measurement.
+ESTIMATES = {
+    "cycles_per_frame": "the frame period the folding chose: the slowest layer's cycles per "
+                        "frame by the layer model (flow/layers/), or the input pace the "
+                        "folding feeds frames at, where that is slower (bottleneck)",
+    "fps_estimate": "the board clock over cycles_per_frame",
+    "latency_cycles_estimate": "cycles from a frame's first input beat to its last output, the "
+                               "pipeline idle before: a pixel-level schedule with the input "
+                               "as fast as the port takes it and every layer at its own speed "
+                               "(flow/planning/fifo_depths.py, latency_estimate)",
+    "resources": "the analytical per-layer model of flow/layers/, FIFOs and width converters "
+                 "included; Yosys' figures are under synthesis, when it ran",
+}
 
 
 def synthesis_report(g: HwGraph, board: Board, synth: dict, estimated: dict) -> dict:
@@ -74,7 +89,8 @@ def hardware_report(g: HwGraph, board: Board, synth: dict | None = None,
     return {
         "cycles_per_frame": int(cycles),
         "fps_estimate": board.clock_mhz * 1e6 / cycles,
-        "latency_cycles_estimate": schedule(g).latency,
+        "latency_cycles_estimate": latency_estimate(g),
+        "estimates": ESTIMATES,
         "bottleneck": bottleneck(g),
         "resources": {**res.to_dict(), "source": "estimate",
                       "note": "analytical per-layer model (flow/layers/); not synthesized"},

@@ -30,7 +30,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import threading
@@ -47,6 +46,8 @@ from brevitas_models.files import write_json_atomic
 from ..backends.rtlgen import TOP
 from ..backends.rtlgen import RtlError
 from ..backends.rtlgen import module_closure
+from ..processes import ToolStopped
+from ..processes import run_tool
 from .timing import DelayModel
 from .timing import TIMING_FORMAT
 from .timing import ModuleTiming
@@ -130,8 +131,7 @@ def yosys_missing() -> str | None:
     if exe is None:
         return "yosys is not on PATH (Debian: apt-get install yosys)"
     try:
-        r = subprocess.run([exe, "-V"], capture_output=True, text=True, timeout=30,
-                           stdin=subprocess.DEVNULL)
+        r = run_tool([exe, "-V"], capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as e:
         return f"yosys -V failed: {e}"
     if r.returncode != 0 or not r.stdout.startswith("Yosys"):
@@ -334,34 +334,24 @@ class _Abort:
 
 
 def run_yosys(script: Path, cwd: Path, log: Path, abort: _Abort) -> None:
-    """The one place that starts Yosys: `yosys -s script` in `cwd`, its log in `log`; killed
-    with its ABC children when `abort` is set or its deadline passes. Raises SynthError."""
+    """`yosys -s script` in `cwd`, its log in `log`, through flow/processes.run_tool (so that
+    it dies with the build, ABC children included); killed when `abort` is set or its
+    deadline passes. Raises SynthError."""
     # -q -l: the whole log goes to the file; the console gets warnings and errors only, which
     # are appended to the log (Yosys 0.23 does not write an error raised inside `tee -q` to
     # its log, nor to stdout).
     with open(log.with_suffix(".console"), "w+") as con:
-        # A session of its own: synth_xilinx runs ABC as a child process, which must go too
-        # when Yosys is killed.
-        p = subprocess.Popen(["yosys", "-q", "-d", "-l", str(log), "-s", str(script)],
-                             cwd=cwd, stdout=con, stderr=subprocess.STDOUT,
-                             stdin=subprocess.DEVNULL, start_new_session=True)
         what = None
         try:
-            while True:
-                try:
-                    rc = p.wait(timeout=0.2)
-                    break
-                except subprocess.TimeoutExpired:
-                    if abort.reason is not None:
-                        what, rc = "stopped: " + abort.reason, None
-                        break
-                    if time.monotonic() > abort.deadline:
-                        what, rc = "timed out", None
-                        break
+            rc = run_tool(["yosys", "-q", "-d", "-l", log, "-s", script], cwd=cwd, stdout=con,
+                          stderr=subprocess.STDOUT,
+                          timeout=max(0.0, abort.deadline - time.monotonic()),
+                          stop=lambda: abort.reason).returncode
+        except subprocess.TimeoutExpired:
+            what, rc = "timed out", None
+        except ToolStopped as e:
+            what, rc = f"stopped: {e}", None
         finally:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
             con.seek(0)
             console = con.read()
     Path(con.name).unlink(missing_ok=True)
@@ -579,8 +569,7 @@ def default_cache(work_dir: Path) -> Path:
 
 
 def yosys_version() -> str:
-    return subprocess.run(["yosys", "-V"], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=60).stdout.strip()
+    return run_tool(["yosys", "-V"], capture_output=True, text=True, timeout=60).stdout.strip()
 
 
 def _salt(fam: str, options: tuple[str, ...]) -> dict:

@@ -2,7 +2,9 @@
 
 Each step takes the BuildContext, may replace `ctx.model` (a qonnx ModelWrapper) and returns a
 StepOutcome. After a step that produced a graph, the graph is saved as
-`intermediate_models/<step>.onnx`; `--from STEP` resumes from the checkpoint of the step before.
+`intermediate_models/<step>.onnx`; `--from STEP` resumes from the checkpoint of the step before,
+once the folder's state (flow/pipeline/state.py) says the steps before were made from this
+build's inputs.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -35,6 +38,7 @@ class BuildContext:
     board: Board
     out_dir: Path
     weights: str                     # where the weights came from, for the report
+    inputs: object = None            # Inputs (flow/pipeline/inputs.py): what the steps read
     model: object | None = None      # the current graph: qonnx ModelWrapper, then HwGraph
     torch_model: object | None = None
     target_fps: float | None = None
@@ -70,6 +74,28 @@ class Step:
     doc: str = ""
     graph: str = "finn"              # what its checkpoint holds: "finn" (ONNX) or "hw" (HwGraph)
     artifacts: tuple[str, ...] = ()  # files/folders (globs) it writes besides its checkpoint
+    inputs: tuple[str, ...] = ()     # the build inputs it reads itself (flow/pipeline/inputs.py)
+    # False for a check that writes nothing later steps read (check_fit): it runs again in
+    # every build, and its inputs are not those of the steps after it
+    feeds_later: bool = True
+    all_inputs: tuple[str, ...] = () # its inputs and those of the steps whose output it reads
+
+
+def chain_inputs(steps: list[Step]) -> list[Step]:
+    """The steps with `all_inputs` filled in: a step's output depends on its own inputs and
+    on the inputs of every earlier step that feeds later ones."""
+    out, upstream = [], []
+    for s in steps:
+        mine = list(dict.fromkeys(upstream + list(s.inputs)))
+        out.append(replace(s, all_inputs=tuple(mine)))
+        if s.feeds_later:
+            upstream = mine
+    return out
+
+
+class BuildInterrupted(KeyboardInterrupt):
+    """The build was told to stop (SIGINT, SIGTERM, SIGHUP): flow/build.py raises it from its
+    signal handler, so that the step's tools are killed and the folder is left honest."""
 
 
 def select_steps(steps: list[Step], start: str | None, stop: str | None) -> list[Step]:
@@ -84,6 +110,15 @@ def select_steps(steps: list[Step], start: str | None, stop: str | None) -> list
     return steps[i:j]
 
 
+def step_outputs(out_dir: Path, step: Step) -> list[Path]:
+    """What `step` wrote in `out_dir`: its checkpoint and its artifacts."""
+    paths = [Path(out_dir) / "intermediate_models" / f"{step.name}.onnx",
+             Path(out_dir) / "logs" / f"{step.name}.traceback.txt"]
+    for pattern in step.artifacts:
+        paths += sorted(Path(out_dir).glob(pattern))
+    return paths
+
+
 def resume_graph(ctx: BuildContext, steps: list[Step], first: Step) -> None:
     """Load the checkpoint written by the last graph-producing step before `first`."""
     from qonnx.core.modelwrapper import ModelWrapper
@@ -95,47 +130,84 @@ def resume_graph(ctx: BuildContext, steps: list[Step], first: Step) -> None:
             if not path.is_file():
                 raise BuildError(f"--from {first.name}: checkpoint '{path}' of step '{s.name}' "
                                  "is missing; run the build without --from first")
-            if s.graph == "hw":
-                from ..hwgraph import HwGraph
+            try:
+                if s.graph == "hw":
+                    from ..hwgraph import HwGraph
 
-                ctx.model = HwGraph.load(path)
-            else:
-                ctx.model = ModelWrapper(str(path))
+                    ctx.model = HwGraph.load(path)
+                else:
+                    ctx.model = ModelWrapper(str(path))
+            except Exception as e:  # noqa: BLE001 - a damaged file: say which
+                raise BuildError(f"--from {first.name}: checkpoint '{path}' of step "
+                                 f"'{s.name}' cannot be read ({type(e).__name__}: {e}); "
+                                 f"resume from '{s.name}'") from None
             return
 
 
-def remove_outputs(ctx: BuildContext, selected: list[Step]) -> None:
-    """Delete what the steps about to run wrote last time, so that a build that fails
-    midway never leaves an older result looking like this run's."""
-    import shutil
-
-    for step in selected:
-        paths = [ctx.intermediate_dir / f"{step.name}.onnx"]
-        for pattern in step.artifacts:
-            paths += list(ctx.out_dir.glob(pattern))
-        for p in paths:
-            if p.is_dir():
-                shutil.rmtree(p)
-            elif p.exists():
-                p.unlink()
+@dataclass
+class BuildPlan:
+    """What a build will do, decided before it changes anything in the folder."""
+    state: object                    # the folder's BuildState
+    kept: list[Step]                 # steps before --from, made from this build's inputs
+    forget: list[Step]               # steps whose outputs and records go first
+    selected: list[Step]             # steps to run, in order
 
 
-def run_steps(ctx: BuildContext, steps: list[Step], selected: list[Step],
-              console) -> list[dict]:
-    """Run `selected` in order; stop at the first failure. Returns the steps' records."""
+@dataclass
+class BuildRun:
+    """What a build did: the folder's state after it, the steps it kept from an earlier
+    build (--from), and whether it was stopped."""
+    state: object
+    kept: list[Step]
+    interrupted: str = ""
+
+
+def plan_build(ctx: BuildContext, steps: list[Step], start: str | None,
+               stop: str | None) -> BuildPlan:
+    """The steps from `start` (default: the first) to `stop` (default: the last). The steps
+    before `start` are kept only if the folder's state says each ran from the inputs this
+    build gives it (else BuildError, before anything changes); a check that feeds nothing
+    later (check_fit) runs again. Every other step is forgotten first, including those
+    after `stop`, whose outputs would be stale."""
+    from .state import BuildState
+
+    select_steps(steps, start, stop)
+    names = [s.name for s in steps]
+    i = names.index(start) if start else 0
+    j = names.index(stop) + 1 if stop else len(steps)
+    state = BuildState.load(ctx.out_dir)
+    kept = [s for s in steps[:i] if s.feeds_later]
+    again = [s for s in steps[:i] if not s.feeds_later]
+    if start:
+        state.check_resume(kept, ctx.inputs, start)
+    if kept:
+        resume_graph(ctx, steps, steps[i])      # a damaged checkpoint: refused here too
+    return BuildPlan(state, kept, again + steps[i:], again + steps[i:j])
+
+
+def run_build(ctx: BuildContext, plan: BuildPlan, console) -> BuildRun:
+    """Run the plan's steps in order, stopping at the first failure; every step records its
+    inputs, record and report sections in the folder's state as it finishes."""
     from rich.markup import escape
 
-    records = []
-    if selected and selected[0] is not steps[0]:
-        resume_graph(ctx, steps, selected[0])
-    remove_outputs(ctx, selected)
-    for i, step in enumerate(selected, 1):
-        console.print(f"[bold cyan][{i}/{len(selected)}][/] {step.name}: {step.doc}")
+    from .state import remove_temporaries
+
+    remove_temporaries(ctx.out_dir)
+    ctx.results = plan.state.results(plan.kept)
+    plan.state.forget(plan.forget)
+    selected, state = plan.selected, plan.state
+    run = BuildRun(state, plan.kept)
+    for k, step in enumerate(selected, 1):
+        console.print(f"[bold cyan][{k}/{len(selected)}][/] {step.name}: {step.doc}")
+        before = dict(ctx.results)
         t0 = time.perf_counter()
         try:
             outcome = step.run(ctx)
         except BuildError as e:
             outcome = StepOutcome("failed", str(e))
+        except KeyboardInterrupt as e:
+            run.interrupted = str(e) or "interrupted"
+            outcome = StepOutcome("failed", f"{run.interrupted}: the build was stopped")
         except Exception as e:  # noqa: BLE001 - report, never leave a half build looking done
             (ctx.out_dir / "logs").mkdir(parents=True, exist_ok=True)
             log = ctx.out_dir / "logs" / f"{step.name}.traceback.txt"
@@ -147,7 +219,8 @@ def run_steps(ctx: BuildContext, steps: list[Step], selected: list[Step],
             ctx.model.save(str(ctx.intermediate_dir / f"{step.name}.onnx"))
         rec = {"name": step.name, "status": outcome.status, "reason": outcome.reason,
                "seconds": round(seconds, 2), **outcome.info}
-        records.append(rec)
+        wrote = {k: v for k, v in ctx.results.items() if k not in before or before[k] is not v}
+        state.record(step, ctx.inputs, rec, wrote if outcome.status != "failed" else {})
         color = {"done": "green", "skipped": "yellow", "failed": "red"}[outcome.status]
         msg = f"    [{color}]{outcome.status}[/] in {seconds:.1f} s"
         if outcome.reason:
@@ -155,6 +228,4 @@ def run_steps(ctx: BuildContext, steps: list[Step], selected: list[Step],
         console.print(msg)
         if outcome.status == "failed":
             break
-    return records
-
-
+    return run

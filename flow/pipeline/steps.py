@@ -8,6 +8,7 @@ from pathlib import Path
 from .runner import BuildContext
 from .runner import BuildError
 from .runner import Step
+from .runner import chain_inputs
 from .runner import StepOutcome
 from .runner import progress
 
@@ -47,9 +48,13 @@ def step_export_qonnx(ctx: BuildContext) -> StepOutcome:
 
 
 def step_convert_to_finn(ctx: BuildContext) -> StepOutcome:
+    from ..frontend.convert import ConversionError
     from ..frontend.convert import convert_to_finn
 
-    ctx.model = convert_to_finn(ctx.model)
+    try:
+        ctx.model = convert_to_finn(ctx.model)
+    except ConversionError as e:
+        raise BuildError(f"the QONNX graph cannot be converted to FINN: {e}") from None
     ops: dict[str, int] = {}
     for n in ctx.model.graph.node:
         ops[n.op_type] = ops.get(n.op_type, 0) + 1
@@ -175,7 +180,7 @@ def write_folder(ctx: BuildContext, name: str, write, error: type, what: str,
     import shutil
     import tempfile
 
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=ctx.out_dir))
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=ctx.out_dir))
     try:
         manifest = write(ctx.model, tmp / name)
         if replace and (ctx.out_dir / name).exists():
@@ -326,21 +331,40 @@ def step_simulate_rtl(ctx: BuildContext) -> StepOutcome:
                          expected, tag=ctx.cfg.name, cache=default_cache(ctx.out_dir))
     except SimulationError as e:
         raise BuildError(str(e)) from None
+    from ..layers import layer_of
+    from ..planning.fifo_depths import latency_estimate
     from ..planning.folding import frame_cycles
+    from ..planning.folding import slowest_layer
 
-    est = int(frame_cycles(g))
+    # The bench offers input as fast as it is taken, so it measures the rate the design
+    # sustains: the slowest layer's, not an input pace the folding may have chosen.
+    slow = slowest_layer(g)
+    est = int(layer_of(slow).cycles(slow, g))
+    lat = latency_estimate(g)
     sim = r.cycles_per_frame
     info = {"frames": r.frames, "bit_exact": True, "cycles_per_frame": sim,
             "latency_cycles": r.latency_cycles, "estimate_cycles_per_frame": est,
             "estimate_error": round((est - sim) / sim, 4),
+            "estimate": f"the slowest layer's cycles per frame by the layer model "
+                        f"('{slow.name}', {slow.kind}): the rate the design sustains when "
+                        "input comes as fast as it is taken, as in this bench",
+            "latency_cycles_estimate": lat,
+            "latency_estimate_error": round((lat - r.latency_cycles) / r.latency_cycles, 4),
             "bench": "sim/fullrate.py (Verilator, full rate)"}
+    pace = int(frame_cycles(g))
+    if pace > est:
+        info["input_pace_cycles"] = pace
+        info["input_pace"] = (f"the folding feeds a frame every {pace} cycles (its FIFOs are "
+                              "sized for that pace); the bench does not pace its input")
     if sim > 1.1 * est:
         info["note"] = (
             "the simulated frame period exceeds the slowest layer's by more than 10 %: some "
             "stream stalls that the pixel schedule (flow/planning/fifo_depths.py) does not model")
     write_json(ctx.out_dir / "sim" / "rtl_sim.json", info)
     return StepOutcome("done", f"{len(images)} frames bit-exact; {sim} cycles/frame simulated, "
-                       f"{est} estimated ({info['estimate_error']:+.1%})", info)
+                       f"{est} for the slowest layer ({info['estimate_error']:+.1%}); latency "
+                       f"{r.latency_cycles} simulated, {lat} estimated "
+                       f"({info['latency_estimate_error']:+.1%})", info)
 
 
 def step_generate_hls(ctx: BuildContext) -> StepOutcome:
@@ -449,11 +473,17 @@ def step_bitstream(ctx: BuildContext) -> StepOutcome:
 def step_deploy(ctx: BuildContext) -> StepOutcome:
     """deploy/: the PYNQ driver, its config and example, the board README and, when built,
     the bitstream (flow/deploy/)."""
+    from brevitas_models.photos import landmarks_of
+
     from ..deploy import write_deploy
 
+    fmt, names, lines = landmarks_of(ctx.cfg.num_landmarks)
     meta = {"model": ctx.cfg.name, "board": ctx.board.name, "part": ctx.board.part,
             "clock_mhz": ctx.board.clock_mhz, "backend": ctx.backend,
-            "input_size": ctx.cfg.input_size, "num_landmarks": ctx.cfg.num_landmarks}
+            "input_size": ctx.cfg.input_size, "num_landmarks": ctx.cfg.num_landmarks,
+            # what the example and the notebook draw: names, and lines between them
+            "landmarks": {"format": fmt.name, "names": list(names),
+                          "lines": [list(l) for l in lines]}}
     cfg = write_folder(ctx, "deploy",
                        lambda g, d: write_deploy(g, d, ctx.out_dir, ctx.backend, meta),
                        (OSError, KeyError), "deploy folder")
@@ -498,42 +528,49 @@ def step_report(ctx: BuildContext) -> StepOutcome:
                        f"{r['fps_estimate']:.1f} FPS at {ctx.board.clock_mhz:g} MHz (estimate)")
 
 
-STEPS: list[Step] = [
-    Step("check_fit", step_check_fit, saves_graph=False,
-         doc="weights vs the board's on-chip RAM"),
+STEPS: list[Step] = chain_inputs([
+    Step("check_fit", step_check_fit, saves_graph=False, inputs=("source", "board"),
+         feeds_later=False, doc="weights vs the board's on-chip RAM"),
     Step("export_qonnx", step_export_qonnx, doc="Brevitas -> QONNX, cleaned",
-         artifacts=("*.qonnx.onnx",)),
-    Step("convert_to_finn", step_convert_to_finn, doc="QONNX -> FINN-ONNX (MultiThreshold)"),
-    Step("lower_to_hw", step_lower_to_hw, graph="hw",
+         artifacts=("*.qonnx.onnx",), inputs=("source", "packages", "code:model")),
+    Step("convert_to_finn", step_convert_to_finn, inputs=("code:frontend",),
+         doc="QONNX -> FINN-ONNX (MultiThreshold)"),
+    Step("lower_to_hw", step_lower_to_hw, graph="hw", inputs=("code:core",),
          doc="FINN graph -> hardware layers, float chains -> exact integer thresholds"),
     Step("streamline", step_streamline, graph="hw",
          doc="thresholds into MVTUs and saturating adds"),
     Step("insert_duplicates", step_insert_duplicates, graph="hw", doc="fan-out of skip links"),
-    Step("fold", step_fold, graph="hw", doc="PE/SIMD per layer for the board and target"),
+    Step("fold", step_fold, graph="hw", inputs=("board", "clock", "folding", "code:planning"),
+         doc="PE/SIMD per layer for the board and target"),
     Step("fifo_depths", step_fifo_depths, graph="hw",
          doc="FIFO depths that keep the joins deadlock-free"),
     Step("verify_golden", step_verify_golden, saves_graph=False, artifacts=("golden",),
          doc="golden model == FINN execution, code for code"),
     Step("generate_rtl", step_generate_rtl, saves_graph=False, artifacts=("rtl",),
-         doc="RTL: hw/ instances, ROM files, stitched top"),
+         inputs=("code:backends",), doc="RTL: hw/ instances, ROM files, stitched top"),
     Step("synthesize", step_synthesize, saves_graph=False, artifacts=("synth",),
+         inputs=("synth", "tool:yosys", "code:measure"),
          doc="Yosys synth_xilinx: LUT/FF/BRAM/DSP/CARRY per layer and for the top"),
     Step("simulate_rtl", step_simulate_rtl, saves_graph=False, artifacts=("sim",),
+         inputs=("sim", "tool:verilator"),
          doc="Verilator: bit-exact on the golden frames, cycles per frame"),
     Step("generate_hls", step_generate_hls, saves_graph=False, artifacts=("hls",),
          doc="HLS C++: hls/ kernel calls in a DATAFLOW top, parameter headers"),
-    Step("csim_hls", step_csim_hls, saves_graph=False, artifacts=("csim/hls_csim.json",),
-         doc="g++ C simulation: bit-exact on the golden frames"),
+    Step("csim_hls", step_csim_hls, saves_graph=False, artifacts=("csim",),
+         inputs=("tool:g++",), doc="g++ C simulation: bit-exact on the golden frames"),
     Step("xilinx_scripts", step_xilinx_scripts, saves_graph=False,
-         artifacts=("hls/hls_synth.tcl", "vivado/*.tcl"),
+         artifacts=("hls/hls_synth.tcl", "vivado"), inputs=("backend",),
          doc="Tcl for Vitis HLS and the Vivado block design / bitstream"),
-    Step("hls_synth", step_hls_synth, saves_graph=False, artifacts=("hls/ip",),
+    Step("hls_synth", step_hls_synth, saves_graph=False,
+         artifacts=("hls/ip", "hls/hls_prj", "hls/vitis_hls*.log"), inputs=("tool:vitis_hls",),
          doc="Vitis HLS synthesis and IP export (needs vitis_hls; --backend hls)"),
-    Step("bitstream", step_bitstream, saves_graph=False, artifacts=("bitfile",),
+    Step("bitstream", step_bitstream, saves_graph=False,
+         artifacts=("bitfile", "vivado/ip", "vivado/pkg_prj", "vivado/prj", "vivado/*.log",
+                    "vivado/.Xil"), inputs=("tool:vivado",),
          doc="Vivado: block design with the PS and DMA, bitstream + .hwh (needs vivado)"),
     Step("deploy", step_deploy, saves_graph=False, artifacts=("deploy",),
+         inputs=("code:deploy",),
          doc="deploy/: PYNQ driver, config, example, README (+ bitstream when built)"),
     Step("report", step_report, saves_graph=False, artifacts=("hw_graph.onnx",),
          doc="cycles, FPS and resources per layer; hw_graph.onnx"),
-]
-
+])

@@ -3,6 +3,7 @@
     from binhg_driver import Accelerator
     with Accelerator.from_deploy(".") as acc:          # loads accelerator.bit on the board
         points = acc.landmarks(images)                  # uint8 [N, 3, H, W] -> [N, J, 2]
+        points = acc.landmarks_in_image(photo)          # uint8 [H, W, 3], any size -> [J, 2]
 
 Weights-independent: everything build-specific is in accelerator.json beside it. The images
 are packed into the accelerator's stream format (stream_format.py), sent by the AXI DMA, and
@@ -26,15 +27,72 @@ class DriverError(ValueError):
     """Bad input to the driver, or an overlay that is not this build's."""
 
 
+def _count(value, name: str, lo: int = 1, hi: int | None = None) -> int:
+    """A whole number in [lo, hi] (not a bool, not a float), else DriverError naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo or (
+            hi is not None and value > hi):
+        want = f"{lo} to {hi}" if hi is not None else f"at least {lo}"
+        raise DriverError(f"{name} must be a whole number {want}, not {value!r}")
+    return int(value)
+
+
+def check_config(cfg, where: str = "accelerator.json") -> dict:
+    """accelerator.json, field by field, before anything uses it: DriverError naming the
+    field at fault (a truncated or hand-edited file must not fail later as a KeyError or a
+    wrong image)."""
+    def need(ok, field: str, what: str):
+        if not ok:
+            raise DriverError(f"{where}: field '{field}' {what}; copy the deploy/ folder of "
+                              "the build again")
+
+    need(isinstance(cfg, dict), "(top level)", "must be an object")
+    for key in ("build_id", "dma", "bitfile"):
+        need(isinstance(cfg.get(key), str) and cfg[key], key, "must be a non-empty string")
+    # opened beside this file: a plain file name, never a path
+    need("/" not in cfg["bitfile"] and "\\" not in cfg["bitfile"]
+         and not cfg["bitfile"].startswith("."), "bitfile", "must be a plain file name")
+    for side in ("input", "output"):
+        p = cfg.get(side)
+        need(isinstance(p, dict), side, "must be an object")
+
+        def whole(key, lo=1, hi=None):
+            v = p.get(key)
+            need(not isinstance(v, bool) and isinstance(v, int) and v >= lo
+                 and (hi is None or v <= hi), f"{side}.{key}",
+                 f"must be a whole number {lo} to {hi}" if hi else f"must be a whole number "
+                 f">= {lo}")
+            return v
+
+        shape = p.get("shape")
+        need(isinstance(shape, list) and len(shape) == 3 and all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in shape),
+            f"{side}.shape", "must be [height, width, channels] of positive whole numbers")
+        bits, elems = whole("bits", 1, 63), whole("elems")
+        need(isinstance(p.get("signed"), bool), f"{side}.signed", "must be true or false")
+        need(shape[2] % elems == 0, f"{side}.elems", f"must divide the {shape[2]} channels")
+        need(whole("beats_per_frame") * elems == shape[0] * shape[1] * shape[2],
+             f"{side}.beats_per_frame", f"must be {shape[0] * shape[1] * shape[2] // elems} "
+             f"(shape {shape} at {elems} elements a beat)")
+        need(bits * elems <= 8 * whole("dma_word_bytes", 1, 128), f"{side}.dma_word_bytes",
+             f"must hold a beat of {elems} x {bits} bits")
+    c = cfg["output"]["shape"][2]
+    for key in ("scale", "bias"):
+        v = cfg["output"].get(key)
+        need(isinstance(v, list) and len(v) == c and all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) and np.isfinite(x)
+            for x in v), f"output.{key}", f"must be a list of {c} finite numbers, one per "
+            "output channel")
+    return cfg
+
+
 class Accelerator:
     """One accelerator overlay and its DMA buffers for up to `max_batch` frames a call."""
 
     def __init__(self, overlay, allocate, config: dict, max_batch: int = 8):
-        self.cfg = config
-        self.overlay = overlay
         self._bufs = []
-        if not isinstance(max_batch, int) or max_batch < 1:
-            raise DriverError(f"max_batch must be a positive integer, not {max_batch!r}")
+        self.cfg = check_config(config)
+        self.overlay = overlay
+        max_batch = _count(max_batch, "max_batch")
         theirs = getattr(overlay, "build_id", None)
         if theirs is not None and theirs != config["build_id"]:
             raise DriverError(f"the overlay is build {theirs}, this driver's accelerator.json "
@@ -78,7 +136,15 @@ class Accelerator:
         """The accelerator of a deploy/ folder: its bitstream through pynq.Overlay on the
         board, or the given `overlay` and `allocate` (e.g. a simulated one)."""
         d = Path(deploy_dir)
-        cfg = json.loads((d / "accelerator.json").read_text())
+        path = d / "accelerator.json"
+        try:
+            cfg = json.loads(path.read_text())
+        except OSError as e:
+            raise DriverError(f"cannot read {path}: {e.strerror or e}") from None
+        except ValueError as e:            # JSONDecodeError, UnicodeDecodeError
+            raise DriverError(f"{path} is not valid JSON (truncated?): {e}") from None
+        cfg = check_config(cfg, str(path))
+        _count(max_batch, "max_batch")
         if overlay is None:
             bit = d / cfg["bitfile"]
             if not bit.is_file():
@@ -153,10 +219,34 @@ class Accelerator:
         return landmarks.heatmap_to_image(landmarks.decode_heatmaps(hm),
                                           self.inp["shape"][0], hm.shape[2])
 
+    def landmarks_in_image(self, image, box=None, enlarge: float = 1.0) -> np.ndarray:
+        """Landmarks float32 [J, 2] of one photo or camera frame of any size, (x, y) in its
+        own pixels: uint8 [H, W, 3] RGB, channels last as PIL and cameras give them (an
+        OpenCV frame is BGR: pass frame[..., ::-1]), or grey [H, W]. The frame is
+        letterboxed to the input size (or, with `box` = (x0, y0, x1, y1), the square
+        around that box, times `enlarge`) exactly as the network's training crops were
+        (landmarks.photo_crop), and the landmarks are mapped back."""
+        x = np.asarray(image)
+        if x.dtype != np.uint8:
+            raise DriverError(f"the image must be uint8 (camera pixels), got {x.dtype}")
+        if x.ndim == 2:
+            x = np.repeat(x[..., None], 3, axis=2)
+        h, w, c = self.inp["shape"]
+        if x.ndim != 3 or x.shape[2] not in (c, c + 1) or min(x.shape[:2]) < 1:
+            raise DriverError(f"the image must be [H, W, {c}] (channels last) or [H, W], got "
+                              f"shape {x.shape}")
+        if h != w:
+            raise DriverError(f"this build's input is {h} x {w}: letterboxing needs a square "
+                              "input")
+        frame, back = landmarks.photo_crop(x[..., :c], h, box, enlarge)
+        pts = self.landmarks(frame.transpose(2, 0, 1))[0]
+        return landmarks.apply_matrix(back, pts).astype(np.float32)
+
     def throughput(self, batch: int | None = None, repeats: int = 5) -> dict:
         """Times run_codes on random frames (as FINN's throughput test): frames per second,
         the latency of one call, and the DMA's bytes per second each way."""
-        n = batch or self.max_batch
+        n = self.max_batch if batch is None else _count(batch, "batch", 1, self.max_batch)
+        repeats = _count(repeats, "repeats")
         h, w, c = self.inp["shape"]
         x = np.random.default_rng(0).integers(0, 256, (n, c, h, w), dtype=np.uint8)
         self.run_codes(x)                       # warm up
