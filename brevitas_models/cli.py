@@ -12,6 +12,12 @@ def positive_int(s: str) -> int:
     return int(s)
 
 
+def nonnegative_int(s: str) -> int:
+    if not s.isdigit():
+        raise argparse.ArgumentTypeError(f"must be a whole number 0 or more, got {s!r}")
+    return int(s)
+
+
 def positive_float(s: str) -> float:
     try:
         v = float(s)

@@ -43,6 +43,7 @@ from tqdm import tqdm
 
 from .checkpoint import CheckpointError
 from .cli import positive_float
+from .cli import nonnegative_int
 from .cli import positive_int
 from .checkpoint import load_checkpoint
 from .checkpoint import load_training_state
@@ -421,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=positive_int, default=2, help="torch intra-op threads")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
                    help="torch device to train on (default: %(default)s)")
-    p.add_argument("--workers", type=int, default=0,
+    p.add_argument("--workers", type=nonnegative_int, default=0,
                    help="DataLoader processes reading the photos of a file data set")
     a = p.parse_args(argv)
     sched = schedule_args(a.schedule, a.data)
@@ -439,9 +440,9 @@ def main(argv: list[str] | None = None) -> int:
             cfg = cfg.replace(weights="real", acts="real")
         if a.resume and not a.out:
             raise ConfigError("--resume needs --out, the checkpoint to continue")
-        if a.train_size < a.batch:
-            raise ConfigError(f"--train-size {a.train_size} is smaller than one --batch "
-                              f"({a.batch})")
+        if train_size is not None and train_size < batch:
+            raise ConfigError(f"--train-size {train_size} is smaller than one --batch "
+                              f"({batch})")
         # every file the run will write, checked before the first epoch
         for opt, path in (("--out", a.out), ("--release", a.release)):
             if path:
