@@ -1,7 +1,8 @@
 """Build an accelerator for a binary hourglass network.
 
     python flow/build.py --board pynq-z2 [--model PRESET [--untrained] | --checkpoint FILE]
-                         [--target-fps FPS | --max] [--output DIR] [--from STEP] [--until STEP]
+                         [--target-fps FPS | --max] [--clock-mhz MHZ] [--output DIR]
+                         [--from STEP] [--until STEP]
 
 A preset builds its shipped trained checkpoint (brevitas_models/checkpoints/<preset>.pt)
 when the project has one, else its untrained initialisation (torch seed 0).
@@ -12,6 +13,7 @@ report.json with the board, the steps and their status.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import signal
 import sys
@@ -51,6 +53,23 @@ from flow.pipeline.state import BuildLock  # noqa: E402
 from flow.pipeline.steps import STEPS  # noqa: E402
 
 
+# No Xilinx fabric clock runs faster: the UltraScale+ -3 global clock buffers stop at 891 MHz
+# (DS925), the 7-series -1 ones at 628 MHz (DS187).
+MAX_CLOCK_MHZ = 1000.0
+
+
+def clock_mhz(text: str) -> float:
+    """--clock-mhz: a finite positive number of MHz, up to MAX_CLOCK_MHZ."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of MHz") from None
+    if not math.isfinite(v) or v <= 0 or v > MAX_CLOCK_MHZ:
+        raise argparse.ArgumentTypeError(f"{text}: the clock must be a finite number of MHz "
+                                         f"above 0 and at most {MAX_CLOCK_MHZ:g}")
+    return v
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="python flow/build.py", description=__doc__.splitlines()[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -69,6 +88,10 @@ def parse_args(argv):
     fold.add_argument("--max", action="store_true",
                       help="fold for the fastest design whose estimated LUTs and BRAM fit 85%% "
                            "of the board (the default)")
+    p.add_argument("--clock-mhz", type=clock_mhz, metavar="MHZ",
+                   help="the accelerator's clock instead of the board's (100 MHz on the PYNQ "
+                        "boards, 200 on the UltraScale+ ones): the folding for --target-fps, "
+                        "every frame rate, the timing check and the Vivado/HLS Tcl follow it")
     p.add_argument("--output", help="output folder (default build/<model>-<board>)")
     sim = p.add_mutually_exclusive_group()
     sim.add_argument("--sim", action="store_true",
@@ -150,6 +173,15 @@ def print_summary(console, report: dict) -> None:
                 if err.get(k) is not None else f"{k.upper()} {t[k]:g}/{b[k]} ({su[k]:.0%})"
                 for k in ("lut", "ff", "bram36", "uram", "dsp") if k != "uram" or b["uram"])
             + f", CARRY {t['carry']}")
+    tm = report.get("timing", {})
+    if tm.get("status") == "estimated":
+        verdict = ("[green]meets[/]" if tm["meets_clock"] else
+                   f"[red]{len(tm['flagged'])} path(s) over the period[/]")
+        console.print(f"timing:    fmax about {tm['fmax_mhz']:g} MHz (longest path "
+                      f"{tm['worst_ns']:.2f} ns, {escape(tm['limited_by'])}); {verdict} at "
+                      f"{tm['clock_mhz']:g} MHz (estimate, flow/measure/timing.py)")
+        for f in tm["flagged"][:5]:
+            console.print(f"  over: {escape(f)}")
 
 
 def build_report(ctx, run, args, source, seconds: float) -> dict:
@@ -174,6 +206,8 @@ def build_report(ctx, run, args, source, seconds: float) -> dict:
         "model": ctx.cfg.name, "config": ctx.cfg.to_dict(), "weights": source.label,
         "source": source.to_report(),
         "board": ctx.board.name, "part": ctx.board.part, "clock_mhz": ctx.board.clock_mhz,
+        "clock_source": ("--clock-mhz" if args.clock_mhz is not None
+                         else "the board's default"),
         "board_resources": ctx.board.to_dict(), "target_fps": args.target_fps,
         "backend": args.backend, "bitstream": bitstream,
         **ctx.results,
@@ -225,7 +259,9 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     console = Console(highlight=False)
     try:
-        board = get_board(args.board)
+        described = get_board(args.board)
+        board = (described if args.clock_mhz is None
+                 else dataclasses.replace(described, clock_mhz=args.clock_mhz))
         select_steps(STEPS, args.start, args.stop)
         source = load_source(args.model, args.checkpoint, args.untrained)
         check_buildable(source)
@@ -240,8 +276,11 @@ def main(argv=None) -> int:
     synth = "yes" if args.synth else "no" if args.no_synth else "auto"
     folding = ({"mode": "target", "target_fps": args.target_fps} if args.target_fps
                else {"mode": "max"})
-    inputs = Inputs({"source": source.fingerprint(), "board": board.to_dict(),
-                     "folding": folding, "sim": sim, "synth": synth, "backend": args.backend})
+    # the board as flow/boards.py describes it, and the clock apart: --clock-mhz changes
+    # what the fold step and every step after it make, not what check_fit checked
+    inputs = Inputs({"source": source.fingerprint(), "board": described.to_dict(),
+                     "clock": board.clock_mhz, "folding": folding, "sim": sim, "synth": synth,
+                     "backend": args.backend})
     ctx = BuildContext(cfg=cfg, board=board, out_dir=out, weights=source.label,
                        torch_model=source.model, target_fps=args.target_fps, console=console,
                        sim=sim, synth=synth, backend=args.backend, inputs=inputs)

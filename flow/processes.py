@@ -18,21 +18,32 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Callable
 
 SUPERVISOR = Path(__file__).resolve()
 PR_SET_PDEATHSIG = 1
 # processes started by run_tool and not yet reaped: {supervisor pid: Popen}
 _live: dict[int, subprocess.Popen] = {}
+# How often run_tool asks its `stop` callback, in seconds.
+STOP_POLL_SECONDS = 0.2
+
+
+class ToolStopped(RuntimeError):
+    """run_tool's `stop` callback asked for the tool to go; the message is its reason."""
 
 
 def run_tool(cmd, *, cwd=None, env=None, stdin=subprocess.DEVNULL, stdout=None, stderr=None,
              capture_output: bool = False, text: bool = False, input=None,
-             timeout: float | None = None) -> subprocess.CompletedProcess:
+             timeout: float | None = None,
+             stop: Callable[[], str | None] | None = None) -> subprocess.CompletedProcess:
     """subprocess.run(cmd, ...) for an external tool, with every process it starts killed
     when it times out (subprocess.TimeoutExpired, as subprocess.run), when the caller is
     interrupted, or when the caller dies. stdin is closed by default, so that a tool that
-    waits for input (Vivado's prompt) cannot hang the build."""
+    waits for input (Vivado's prompt) cannot hang the build. `stop`, asked every
+    STOP_POLL_SECONDS while the tool runs, returns a reason to kill it (ToolStopped with that
+    reason is raised) or None: how a pool of tools stops the others when one fails."""
     cmd = [str(c) for c in cmd]
     _check_executable(cmd[0], (env or os.environ).get("PATH"), cwd)
     if capture_output:
@@ -44,13 +55,31 @@ def run_tool(cmd, *, cwd=None, env=None, stdin=subprocess.DEVNULL, stdout=None, 
                          text=text, start_new_session=True)
     _live[p.pid] = p
     try:
-        out, err = p.communicate(input, timeout=timeout)
+        out, err = _communicate(p, input, timeout, stop)
     except BaseException:      # timeout, KeyboardInterrupt, the build's SIGTERM: none survive
         kill_group(p)
         raise
     finally:
         _live.pop(p.pid, None)
     return subprocess.CompletedProcess(cmd, p.returncode, out, err)
+
+
+def _communicate(p: subprocess.Popen, input, timeout: float | None,
+                 stop: Callable[[], str | None] | None):
+    if stop is None:
+        return p.communicate(input, timeout=timeout)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        wait = STOP_POLL_SECONDS if deadline is None else \
+            min(STOP_POLL_SECONDS, max(0.0, deadline - time.monotonic()))
+        try:        # retried after a timeout, communicate loses no output (subprocess docs)
+            return p.communicate(input, timeout=wait)
+        except subprocess.TimeoutExpired:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(p.args, timeout) from None
+        why = stop()
+        if why:
+            raise ToolStopped(why)
 
 
 def _check_executable(exe: str, path: str | None, cwd) -> None:

@@ -94,6 +94,21 @@ def random_graph(kind: str, seed: int, copies: int = 3, frames: int = 2):
     return b.g, b.feeds
 
 
+def mixed_graph(kinds=None, seed: int = 0, copies: int = 1, frames: int = 2):
+    """(graph, feeds) with `copies` random instances of each of `kinds` (default: all) side by
+    side, for benches that want every module in one design."""
+    rng = np.random.default_rng(seed)
+    b = _Builder(rng, frames)
+    j = 0
+    for kind in kinds or KINDS:
+        for _ in range(copies):
+            _KIND[kind](b, j)
+            j += 1
+    b.g.topo_sort()
+    b.g.check()
+    return b.g, b.feeds
+
+
 def _img(rng, hmax=7):
     return int(rng.integers(2, hmax + 1)), int(rng.integers(2, hmax + 1))
 

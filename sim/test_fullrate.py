@@ -223,3 +223,21 @@ def test_concat_of_a_trickling_conv_runs_at_its_slowest_layer(monkeypatch):
         assert_bit_exact(r, golden.execute(g, {"x": x}), "trickling concat")
         periods[rule] = r.cycles_per_frame()
     assert periods[True] <= 1.02 * period < 1.1 * period < periods[False]
+
+
+def test_register_slices_keep_the_design_bit_exact_at_a_cycle_each(tmp_path):
+    """A register slice on a stream (flow/backends/rtlgen.add_register_slices, where the
+    timing estimate finds a path across modules too long) changes nothing but the latency:
+    the same outputs, every frame one cycle later per slice on its way, the same period."""
+    g, feeds = random_graph("xnor_mvtu", 0)
+    want = golden.execute(g, feeds)
+    base = simulate_fullrate(g, feeds, tag="xnor_mvtu-0")    # test_layers.py's compile
+    rtl = tmp_path / "rtl"
+    manifest = write_rtl(g, rtl)
+    wires = [s["wire"] for s in manifest["streams"]]         # every stream, in and out
+    manifest = write_rtl(g, rtl, register_slices=wires)
+    assert len(manifest["register_slices"]) == len(wires)
+    sliced = simulate_fullrate_rtl(rtl, feeds, tag="xnor_mvtu-0-sliced", cache=tmp_path)
+    assert_bit_exact(sliced, want, "xnor_mvtu-0 with register slices")
+    for out, ends in base.frame_end.items():                 # 2 slices on every path
+        assert sliced.frame_end[out] == [e + 2 for e in ends], out

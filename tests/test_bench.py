@@ -40,6 +40,15 @@ def test_bench_figures_come_from_the_build(measured):
     assert ln["lut_bound_macs_per_cycle"] == pytest.approx(0.85 * 53200 / 2.0)
     assert 0 < ln["utilization_of_limit"] < 1
     assert 0 < ln["lane_busy_fraction"] <= 1
+    # per 1000 LUTs (the estimate's: this build did not synthesize) beside FINN CNV's 69
+    assert ln["klut_source"] == "estimate"
+    assert ln["macs_per_cycle_per_klut"] == pytest.approx(
+        ln["binary_macs_per_cycle"] / (report["resources"]["lut"] / 1000))
+    assert ln["finn_cnv_macs_per_cycle_per_klut"] == pytest.approx(1800 / 26.072)
+    # no synthesis, so no timing estimate: said, with the static chains through the top
+    assert res["timing"]["status"] == "not estimated"
+    assert res["timing"]["comb_chains"] >= 0
+    assert res["synthesis"]["status"] == "skipped"
 
 
 def test_bench_writes_json_and_plot(measured):

@@ -246,10 +246,11 @@ def test_the_simulation_is_compared_with_the_rate_it_measures(tiny_build_pristin
     assert abs(info["latency_estimate_error"]) <= 0.25
 
 
-def test_resume_from_fold_with_a_target(tiny_build):
+def test_resume_from_fold_with_a_target_and_another_clock(tiny_build):
     out, _ = tiny_build
+    before = json.loads((out / "report.json").read_text())
     r = build("--board", "pynq-z2", "--model", "hg-hpm-tiny", "--output", str(out),
-              "--from", "fold", "--target-fps", "500", "--no-sim")
+              "--from", "fold", "--target-fps", "500", "--clock-mhz", "150", "--no-sim")
     assert r.returncode == 0, r.stdout + r.stderr
     report = json.loads((out / "report.json").read_text())
     assert [s["name"] for s in report["steps"]] == STEPS
@@ -261,6 +262,30 @@ def test_resume_from_fold_with_a_target(tiny_build):
     assert sim["status"] == "skipped" and "--no-sim" in sim["reason"]
     assert "cycles_per_frame" not in report["simulation"]
     assert report["target_fps"] == 500 and report["fps_estimate"] >= 500
+    # every frame rate follows the clock asked for: the folding's period budget too
+    assert report["clock_mhz"] == 150 and report["clock_source"] == "--clock-mhz"
+    assert report["fps_estimate"] == pytest.approx(150e6 / report["cycles_per_frame"])
+    assert report["folding"]["target_cycles"] == int(150e6 // 500)
+    assert before["clock_mhz"] == 100 and "at 150 MHz" in " ".join(r.stdout.split())
+    tcl = (out / "hls" / "hls_synth.tcl").read_text()
+    assert "6.667" in tcl                        # the HLS clock period, ns
+    # the clock is a recorded input of the fold step and every step after it: a resume that
+    # does not ask for it again is refused, naming it (flow/pipeline/state.py)
+    state = json.loads((out / "build_state.json").read_text())["steps"]
+    assert state["fold"]["inputs"]["clock"] == 150 and "clock" in state["report"]["inputs"]
+    assert "clock" not in state["check_fit"]["inputs"]
+    r = build("--board", "pynq-z2", "--model", "hg-hpm-tiny", "--output", str(out),
+              "--from", "generate_rtl", "--until", "generate_rtl", timeout=300)
+    text = " ".join(r.stdout.split())
+    assert r.returncode == 2 and "clock was 150 MHz, this build's is 100 MHz" in text, text
+
+
+@pytest.mark.parametrize("clock", ["0", "nan", "1e9", "fast"])
+def test_a_clock_that_is_not_a_clock_is_refused_up_front(clock, tmp_path):
+    r = build("--board", "pynq-z2", "--model", "hg-hpm-tiny", "--clock-mhz", clock,
+              "--output", str(tmp_path / "o"), timeout=120)
+    assert r.returncode == 2 and "--clock-mhz" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "o").exists()
 
 
 def test_unreachable_target_fails_and_leaves_nothing_that_looks_complete(tiny_build):

@@ -2,7 +2,9 @@
 
 The figure tables and compare() are checked without Yosys; the rest synthesizes small random
 graphs (sim/graphs.py) and one built here with a large weight ROM and FIFOs of three depths,
-and is skipped, saying why, where Yosys cannot run."""
+and is skipped, saying why, where Yosys cannot run. Instance by instance with a cache: the
+figures equal one run of the whole design, identical instances are synthesized once, a
+second run synthesizes nothing and a changed instance alone is synthesized again."""
 from __future__ import annotations
 
 import json
@@ -24,6 +26,7 @@ from flow.measure.synth import compare
 from flow.measure.synth import figures
 from flow.measure.synth import layer_comparison
 from flow.measure.synth import synthesize
+from flow.measure.synth import synthesize_whole
 from flow.measure.synth import yosys_missing
 from sim.graphs import random_graph
 
@@ -59,7 +62,8 @@ def test_compare():
 
 def _synth(g, tmp_path, **kw):
     write_rtl(g, tmp_path / "rtl")
-    return synthesize(tmp_path / "rtl", "zynq-7000", tmp_path / "synth", **kw)
+    return synthesize(tmp_path / "rtl", "zynq-7000", tmp_path / "synth",
+                      cache_dir=tmp_path / "cache", **kw)
 
 
 def _check_sums(r: dict, manifest: dict) -> None:
@@ -84,6 +88,7 @@ def test_xnor_mvtu_figures_add_up(tmp_path):
     assert r["top"]["lut"] > 0 and r["top"]["ff"] > 0
     assert r["family"] == "xc7" and r["yosys_version"].startswith("Yosys")
     assert r["seconds"] > 0 and (tmp_path / "synth" / "yosys.log").is_file()
+    assert r["cache"]["jobs"] == r["cache"]["misses"] == 3 and r["cache"]["hits"] == 0
     _check_sums(r, manifest)
     for n in g.nodes:
         inst = r["instances"][instance_name(n)]
@@ -118,6 +123,15 @@ def test_xnor_mvtu_figures_add_up(tmp_path):
     assert "synthesis" not in hardware_report(g, get_board("pynq-z2"))
 
 
+def _add_fifo(g: HwGraph, name: str, shape: tuple, depth: int, pe: int) -> None:
+    """A FIFO layer `name` of `depth` pixels from input `<name>_in` to output `<name>_out`."""
+    g.add_tensor(HwTensor(f"{name}_in", shape, "INT8"))
+    g.add_tensor(HwTensor(f"{name}_out", shape, "INT8"))
+    g.inputs.append(f"{name}_in")
+    g.outputs.append(f"{name}_out")
+    g.add_node(HwNode(name, "fifo", [f"{name}_in"], [f"{name}_out"], {"depth": depth, "pe": pe}))
+
+
 def _memories_graph() -> HwGraph:
     """An XNOR MVTU with a 64 Kibit weight ROM (1024 words of 64 bits) and FIFOs of 2048,
     32 and 3 words of 16 bits (128, 2 and 1 pixels)."""
@@ -130,12 +144,7 @@ def _memories_graph() -> HwGraph:
     g.add_node(HwNode("mvtu", "xnor_mvtu", ["x"], ["y"], {"pe": 2, "simd": 32},
                       {"weights": rng.integers(0, 2, size=(64, 1024)).astype(np.uint8)}))
     for name, depth_px in (("deep", 128), ("mid", 2), ("shallow", 1)):
-        g.add_tensor(HwTensor(f"{name}_in", (4, 4, 32 if depth_px > 1 else 6), "INT8"))
-        g.add_tensor(HwTensor(f"{name}_out", (4, 4, 32 if depth_px > 1 else 6), "INT8"))
-        g.inputs.append(f"{name}_in")
-        g.outputs.append(f"{name}_out")
-        g.add_node(HwNode(name, "fifo", [f"{name}_in"], [f"{name}_out"],
-                          {"depth": depth_px, "pe": 2}))
+        _add_fifo(g, name, (4, 4, 32 if depth_px > 1 else 6), depth_px, 2)
     g.topo_sort()
     g.check()
     return g
@@ -189,6 +198,16 @@ def _uram_graph() -> HwGraph:
         g.outputs.append(f"{name}_out")
         g.add_node(HwNode(name, "fifo", [f"{name}_in"], [f"{name}_out"],
                           {"depth": depth_px, "pe": pe, "ram_style": "ultra"}))
+    g.topo_sort()
+    g.check()
+    return g
+
+
+def _twin_fifos(depth_b: int) -> HwGraph:
+    """Two FIFOs of the same shape (the same instance when `depth_b` is 8) and a third."""
+    g = HwGraph()
+    for name, depth in (("a", 8), ("b", depth_b), ("c", 3)):
+        _add_fifo(g, name, (4, 4, 16), depth, 4)
     g.topo_sort()
     g.check()
     return g
@@ -254,6 +273,45 @@ endmodule
 
 
 @needs_yosys
+def test_instances_cached_and_composed_as_the_whole_design(tmp_path):
+    rtl, cache = tmp_path / "rtl", tmp_path / "cache"
+    write_rtl(_twin_fifos(8), rtl)
+    r = synthesize(rtl, "zynq-7000", tmp_path / "synth", cache_dir=cache, workers=2)
+    # identical instances once: u_a and u_b share a job
+    assert r["cache"]["instances"] == 3 and r["cache"]["jobs"] == 2
+    assert (r["cache"]["hits"], r["cache"]["misses"]) == (0, 2)
+    assert r["instances"]["u_a"]["job"] == r["instances"]["u_b"]["job"]
+    assert r["instances"]["u_a"]["cells"] == r["instances"]["u_b"]["cells"]
+    manifest = json.loads((rtl / "accelerator.json").read_text())
+    _check_sums(r, manifest)
+    # the same figures as one run of the whole design, instance by instance: flip-flops,
+    # memories, DSPs and carries exactly; LUTs up to ABC's mapping, which depends on the
+    # order of the cells it is given (hg-hpm-tiny: 22,288 LUTs this way, 22,272 in one run)
+    whole = synthesize_whole(rtl, "zynq-7000", tmp_path / "whole")
+    assert set(whole["instances"]) == set(r["instances"])
+    for name, f in list(whole["instances"].items()) + [("top", whole["top"])]:
+        mine = r["top"] if name == "top" else r["instances"][name]
+        assert {k: f[k] for k in ("ff", "bram36", "dsp", "carry", "lutram")} == \
+            {k: mine[k] for k in ("ff", "bram36", "dsp", "carry", "lutram")}, name
+        assert mine["lut"] == pytest.approx(f["lut"], rel=0.05, abs=3), name
+    # a second run synthesizes nothing
+    again = synthesize(rtl, "zynq-7000", tmp_path / "synth", cache_dir=cache)
+    assert (again["cache"]["hits"], again["cache"]["misses"]) == (2, 0)
+    assert again["cache"]["processes"] == 0 and again["top"] == r["top"]
+    assert all(i["cached"] for i in again["instances"].values())
+    # another folding (here a deeper FIFO b): only the instance that changed is synthesized
+    write_rtl(_twin_fifos(32), rtl)
+    changed = synthesize(rtl, "zynq-7000", tmp_path / "synth", cache_dir=cache)
+    assert (changed["cache"]["hits"], changed["cache"]["misses"]) == (2, 1)
+    assert [n for n, i in changed["instances"].items() if not i["cached"]] == ["u_b"]
+    assert changed["instances"]["u_a"] == again["instances"]["u_a"]
+    # and the timing of every instance and of the top comes with it
+    t = changed["timing"]
+    assert set(t["instances"]) == {"u_a", "u_b", "u_c"} and t["top"]
+    assert all(i["worst"]["delay_ns"] > 0 for i in t["instances"].values())
+
+
+@needs_yosys
 def test_broken_rtl_raises_naming_the_log(tmp_path):
     g, _ = random_graph("fifo", seed=0)
     rtl = tmp_path / "rtl"
@@ -264,11 +322,12 @@ def test_broken_rtl_raises_naming_the_log(tmp_path):
     with open(rtl / "accelerator.sv", "a") as f:
         f.write("\nmodule broken (input wire a;\nendmodule\n")
     with pytest.raises(SynthError) as e:
-        synthesize(rtl, "zynq-7000", work)
-    log = work / "yosys.log"
-    assert str(log) in str(e.value) and e.value.log == log
+        synthesize(rtl, "zynq-7000", work, cache_dir=tmp_path / "cache")
+    assert str(e.value.log) in str(e.value)
     assert "ERROR" in str(e.value) and "accelerator.sv" in str(e.value)
     assert not (work / "synth.json").exists()       # no older result left looking current
+    assert all(json.loads(p.read_text())["module"] != "accelerator"   # no broken top cached
+               for p in (tmp_path / "cache").glob("*.json"))
 
 
 @needs_yosys
@@ -277,6 +336,7 @@ def test_timeout_kills_yosys(tmp_path):
     with pytest.raises(SynthError, match="timed out after 1 s"):
         _synth(g, tmp_path, timeout=1)
     assert not (tmp_path / "synth" / "synth.json").exists()
+    assert not list((tmp_path / "cache").glob("*.json"))      # nothing half-made cached
     # neither yosys nor its ABC child is left running on this work folder
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     assert str(tmp_path / "synth") not in ps
@@ -286,7 +346,7 @@ def test_unknown_family_and_missing_rtl(tmp_path):
     with pytest.raises(ValueError, match="unknown family"):
         synthesize(tmp_path, "spartan", tmp_path / "w")
     if WHY is None:
-        with pytest.raises(SynthError, match="filelist.f"):
+        with pytest.raises(SynthError, match="filelist.f nor accelerator.json"):
             synthesize(tmp_path, "zynq-ultrascale+", tmp_path / "w")
 
 

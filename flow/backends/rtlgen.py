@@ -16,6 +16,7 @@ import re
 import shutil
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +29,10 @@ from .hwparams import output_stage
 from .hwparams import signed_bits
 from ..layers import KINDS
 from ..layers.base import bitwidth
+from ..layers import layer_of
 from ..layers.width_converter import conversions_by_reader
 from ..layers.width_converter import stream_elems
+from ..layers.width_converter import width_converter_cost
 from ..layers.base import weight_rom
 from ..layers.fifo import ram_style as fifo_ram_style
 from ..layers.fifo import uram_read_latency
@@ -91,6 +94,7 @@ class Instance:
     node: str | None = None
     kind: str = ""
     mems: dict[str, str] = field(default_factory=dict)     # file name -> contents
+    lut_estimate: int = 0     # the layer's estimated LUTs (how long synthesis takes scales)
 
 
 # -- output stages ---------------------------------------------------------------------------
@@ -319,7 +323,9 @@ def build_design(g: HwGraph) -> Design:
                             "stream_width_converter",
                             {"ELEM_BITS": c.bits, "IN_ELEMS": c.in_elems,
                              "OUT_ELEMS": c.out_elems}, [("s_axis", [w])], [("m_axis", [nw])],
-                            kind="width_converter")
+                            kind="width_converter",
+                            lut_estimate=width_converter_cost(c.bits, c.in_elems,
+                                                              c.out_elems).lut)
             wires[w]["consumer"], wires[nw]["producer"] = inst.name, inst.name
             instances.append(inst)
             w = nw
@@ -338,7 +344,7 @@ def build_design(g: HwGraph) -> Design:
                   else [("s_axis", ins)])
         outputs = [("m_axis", [prod_wire[o] for o in node.outputs])]
         instances.append(Instance(name, module, params, inputs, outputs, node.name,
-                                  node.kind, mems))
+                                  node.kind, mems, layer_of(node).estimate(node, g).lut))
 
     ports_in, ports_out = [], []
     for k, name in enumerate(g.inputs):
@@ -424,9 +430,9 @@ def _conn(prefix: str, ws: list[str], direction: str) -> list[str]:
             f"    .{prefix}_tready({cat('tready')})"]
 
 
-def library_sources(modules: set[str]) -> list[Path]:
-    """The hw/ files an accelerator needs: its layers' modules and what they instantiate."""
-    library = {f.stem: f for f in HW_DIR.glob("*.sv")}
+def module_closure(modules: set[str], library: dict[str, Path]) -> list[Path]:
+    """The files of `library` (module name -> file) that `modules` need: their own and, as
+    their texts instantiate others (`name #(` or `name (` at a line's start), those's."""
     need, todo = set(), list(modules)
     while todo:
         m = todo.pop()
@@ -441,11 +447,61 @@ def library_sources(modules: set[str]) -> list[Path]:
     return [library[m] for m in sorted(need)]
 
 
-def write_rtl(g: HwGraph, out_dir: str | Path) -> dict:
+def library_sources(modules: set[str]) -> list[Path]:
+    """The hw/ files an accelerator needs: its layers' modules and what they instantiate."""
+    return module_closure(modules, {f.stem: f for f in HW_DIR.glob("*.sv")})
+
+
+# -- register slices -------------------------------------------------------------------------
+
+REGISTER_SLICE = "axis_register_slice"
+
+
+def add_register_slices(d: Design, wires: list[str]) -> Design:
+    """`d` with a register slice (hw/axis_register_slice.sv: tdata, tvalid and tready all
+    registered, a beat per cycle, one cycle of latency) cutting each stream of `wires`
+    between its producer and its consumer: no combinational path crosses it, and the stream
+    carries the same beats in the same order."""
+    d = Design([replace(i, inputs=list(i.inputs)) for i in d.instances],
+               {w: dict(i) for w, i in d.wires.items()}, d.ports_in,
+               [dict(p) for p in d.ports_out])
+    for w in wires:
+        if w not in d.wires:
+            raise RtlError(f"no stream wire '{w}' to put a register slice on")
+        info = d.wires[w]
+        if info["producer"] is None or info["consumer"] is None:
+            raise RtlError(f"stream wire '{w}' has no producer or consumer")
+        nw = w + "_rs"
+        if nw in d.wires:
+            raise RtlError(f"stream wire '{w}' has a register slice already")
+        name = "u_rs_" + w[2:] if w.startswith("w_") else "u_rs_" + w
+        if any(i.name == name for i in d.instances):
+            raise RtlError(f"instance name '{name}' of the register slice on '{w}' is taken")
+        consumer = info["consumer"]
+        d.wires[nw] = {**info, "producer": name}
+        info["consumer"] = name
+        inst = Instance(name, REGISTER_SLICE, {"WIDTH": info["width"]}, [("s_axis", [w])],
+                        [("m_axis", [nw])], kind="register_slice")
+        for i in d.instances:        # the consumer now reads the slice's output
+            if i.name == consumer:
+                i.inputs = [(prefix, [nw if x == w else x for x in ws])
+                            for prefix, ws in i.inputs]
+        for p in d.ports_out:
+            if p["wire"] == w:
+                p["wire"] = nw
+        at = [k for k, i in enumerate(d.instances) if i.name == consumer]
+        d.instances.insert(at[0] if at else len(d.instances), inst)
+    return d
+
+
+def write_rtl(g: HwGraph, out_dir: str | Path, register_slices: list[str] = ()) -> dict:
     """Write `out_dir`: the library files used, the ROM files, `accelerator.sv`,
-    `filelist.f` and `accelerator.json`. Returns the manifest."""
+    `filelist.f` and `accelerator.json`; `register_slices`: stream wires to cut with a
+    register slice (add_register_slices). Returns the manifest."""
     out = Path(out_dir)
     d = build_design(g)
+    if register_slices:
+        d = add_register_slices(d, list(register_slices))
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -466,8 +522,16 @@ def write_rtl(g: HwGraph, out_dir: str | Path) -> dict:
         "inputs": d.ports_in, "outputs": d.ports_out,
         "streams": [{"wire": w, **info} for w, info in d.wires.items()],
         "instances": [{"name": i.name, "module": i.module, "kind": i.kind, "node": i.node,
-                       "params": {k: v for k, v in i.params.items()}}
+                       "params": {k: v for k, v in i.params.items()},
+                       # as written in accelerator.sv (a Raw sized literal is not a string)
+                       "param_literals": {k: vlit(v) for k, v in i.params.items()},
+                       "lut_estimate": int(i.lut_estimate),
+                       "inputs": [[p, ws] for p, ws in i.inputs],
+                       "outputs": [[p, ws] for p, ws in i.outputs]}
                       for i in d.instances],
+        "register_slices": [{"wire": w, "instance": next(
+            i.name for i in d.instances if i.kind == "register_slice"
+            and i.inputs == [("s_axis", [w])])} for w in register_slices],
     }
     (out / f"{TOP}.json").write_text(json.dumps(manifest, indent=1))
     return manifest

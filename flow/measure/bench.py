@@ -18,6 +18,16 @@ and a lane costs what synthesis says one more lane of an MVTU costs (the slope o
 count between two foldings of the same binary conv, so fixed costs are excluded). Nothing
 else (weights, buffers, control) is charged, so the limit is an upper bound no real design
 reaches; utilisation = binary MACs per cycle of the simulated design / that limit.
+
+Efficiency against FINN: binary MACs per cycle of the simulated design per thousand LUTs of
+Yosys' count (the estimate's where the build did not synthesize), beside FINN's binary CNV
+on the same xc7z020 (BNN-PYNQ's CNVW1A1 on the PYNQ-Z1): about 1,800 binary MACs per cycle
+on 26,072 LUTs, 69 per cycle per kLUT, the figures issue 20 of this project records.
+
+The timing estimate (the build's synthesize step, flow/measure/timing.py): the fmax the
+longest path allows, the paths over the clock period and the register slices the generator
+put in; and Yosys' wall time with how many distinct instances it synthesized and how many
+came from the cache.
 """
 from __future__ import annotations
 
@@ -37,6 +47,10 @@ from ..processes import run_tool
 from ..planning.folding import UTILIZATION_BUDGET
 
 ROOT = Path(__file__).resolve().parents[2]
+# FINN's binary CNV on the xc7z020, in binary MACs per cycle per 1000 LUTs (docstring)
+FINN_CNV_MACS_PER_CYCLE = 1800
+FINN_CNV_LUTS = 26072
+FINN_CNV_MACS_PER_KLUT = FINN_CNV_MACS_PER_CYCLE / (FINN_CNV_LUTS / 1000)
 
 
 class BenchError(RuntimeError):
@@ -176,8 +190,12 @@ def lanes(report: dict, g: HwGraph, board: Board, cycles: float, per_lane: dict)
     instantiated = sum(int(n.attrs.get("pe", 1)) * int(n.attrs.get("simd", 1))
                        for n in g.nodes if n.kind == "xnor_mvtu")
     used = macs / cycles
+    syn = report.get("synthesis", {}).get("top")
+    luts, source = (syn["lut"], "yosys") if syn else (report["resources"]["lut"], "estimate")
     out = {"binary_macs_per_frame": int(macs), "lanes_instantiated": instantiated,
            "binary_macs_per_cycle": used, "lane_busy_fraction": used / instantiated,
+           "macs_per_cycle_per_klut": used / (luts / 1000), "klut_source": source,
+           "finn_cnv_macs_per_cycle_per_klut": FINN_CNV_MACS_PER_KLUT,
            "lut_per_lane": per_lane}
     if per_lane.get("lut_per_lane"):
         limit = UTILIZATION_BUDGET * board.lut / per_lane["lut_per_lane"]
@@ -256,6 +274,8 @@ def measure(out: Path, per_lane: dict, frames_torch: int, probes: bool = False) 
         "lanes": lanes(report, g, board, cycles, per_lane),
         "golden_vs_torch": golden_vs_torch(g, frames_torch),
         "build_seconds": {s["name"]: s["seconds"] for s in report["steps"]},
+        "timing": _timing_summary(report.get("timing", {})),
+        "synthesis": _synthesis_summary(report),
         "build_wall_seconds": report["wall_seconds"],
         "bottleneck_model": report["bottleneck"],
         "reference": reference(report["model"], report["board"],
@@ -270,6 +290,22 @@ def measure(out: Path, per_lane: dict, frames_torch: int, probes: bool = False) 
     write_json_atomic(out / "bench" / "bench.json", res)
     plot(res, report, out / "bench" / "bench.png")
     return res
+
+
+def _timing_summary(t: dict) -> dict:
+    if t.get("status") != "estimated":
+        return {"status": t.get("status", "not estimated"), "reason": t.get("reason", ""),
+                "comb_chains": t.get("comb_chains", {}).get("longest_modules")}
+    return {"status": "estimated", "clock_mhz": t["clock_mhz"], "fmax_mhz": t["fmax_mhz"],
+            "worst_ns": t["worst_ns"], "limited_by": t["limited_by"],
+            "flagged": len(t["flagged"]), "meets_clock": t["meets_clock"],
+            "register_slices": len(t.get("register_slices", [])), "model": t["model"]}
+
+
+def _synthesis_summary(report: dict) -> dict:
+    step = next((s for s in report["steps"] if s["name"] == "synthesize"), {})
+    return {"status": step.get("status"), "yosys_seconds": step.get("yosys_seconds"),
+            "step_seconds": step.get("seconds"), "cache": step.get("cache")}
 
 
 def plot(res: dict, report: dict, path: Path) -> None:
@@ -334,6 +370,7 @@ def plot(res: dict, report: dict, path: Path) -> None:
 
 def print_table(results: list[dict]) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     t = Table(title="benchmark", title_justify="left")
@@ -345,7 +382,7 @@ def print_table(results: list[dict]) -> None:
         vals = []
         for r in results:
             try:
-                vals.append(fn(r))
+                vals.append(escape(fn(r)))
             except (KeyError, TypeError):
                 vals.append("-")
         t.add_row(name, *vals)
@@ -389,6 +426,15 @@ def print_table(results: list[dict]) -> None:
     row("LUT per lane (Yosys)", lambda r: f"{r['lanes']['lut_per_lane']['lut_per_lane']:.2f}")
     row("LUT-bound limit (MACs/cycle)", lambda r: f"{r['lanes']['lut_bound_macs_per_cycle']:,.0f}")
     row("utilisation of the limit", lambda r: f"{r['lanes']['utilization_of_limit']:.1%}")
+    row("binary MACs/cycle per kLUT", lambda r: f"{r['lanes']['macs_per_cycle_per_klut']:.1f} "
+        f"({r['lanes']['klut_source']}; FINN CNV {FINN_CNV_MACS_PER_KLUT:.0f})")
+    row("fmax estimate (MHz)", lambda r: f"{r['timing']['fmax_mhz']:g} (longest "
+        f"{r['timing']['worst_ns']:.2f} ns, {r['timing']['limited_by']})")
+    row("paths over the clock", lambda r: f"{r['timing']['flagged']} at "
+        f"{r['timing']['clock_mhz']:g} MHz, {r['timing']['register_slices']} register slices")
+    row("Yosys time (s)", lambda r: f"{r['synthesis']['yosys_seconds']:.0f} "
+        f"({r['synthesis']['cache']['misses']} of {r['synthesis']['cache']['jobs']} distinct "
+        "instances synthesized)")
     row("golden / float torch (1 thread)",
         lambda r: f"{r['golden_vs_torch']['golden_over_torch']:.2f}x")
     row("build wall time (s)", lambda r: f"{r['build_wall_seconds']:.0f}")

@@ -80,14 +80,21 @@ def fifo_levels(g: HwGraph) -> list[dict]:
     return sorted(levels.values(), key=lambda r: -r["bits"])
 
 
-def hardware_report(g: HwGraph, board: Board, synth: dict | None = None) -> dict:
-    """Cycles, frame rate and resources; `synth` (flow/synth.synthesize's result) adds the
-    synthesized figures beside the estimates."""
+def hardware_report(g: HwGraph, board: Board, synth: dict | None = None,
+                    timing: dict | None = None) -> dict:
+    """Cycles, frame rate and resources; `synth` (flow/measure/synth.synthesize's result)
+    adds the synthesized figures beside the estimates, `timing` (flow/measure/timing.
+    timing_report's) the timing estimate and each layer's longest path."""
     res = estimate(g)
     out = {}
     per_layer = {}
     if synth is not None:
         out["synthesis"], per_layer = synthesis_report(g, board, synth, res.to_dict())
+    if timing is not None:
+        out["timing"] = timing
+    timed = {r["node"]: {k: r[k] for k in ("delay_ns", "levels", "carry4", "dsp", "over")
+                         if k in r}
+             for r in (timing or {}).get("instances", []) if r.get("node")}
     layers = []
     for n in g.nodes:
         layer = layer_of(n)
@@ -104,6 +111,8 @@ def hardware_report(g: HwGraph, board: Board, synth: dict | None = None) -> dict
         if n.name in per_layer:
             rec["synth"] = per_layer[n.name]["synth"]
             rec["synth_error"] = per_layer[n.name]["error"]
+        if n.name in timed:
+            rec["timing"] = timed[n.name]
         layers.append(rec)
     cycles = frame_cycles(g)
     util = {"lut": res.lut / board.lut, "ff": res.ff / board.ff,

@@ -6,7 +6,9 @@ output depends on those and on every input of the steps before it, whose outputs
 The values:
 
     source       the model: {kind, label, sha256 of the file (or how it was made), config}
-    board        --board: the part, resources, clock
+    board        --board: the part, resources and default clock (flow/boards.py)
+    clock        the clock in MHz: --clock-mhz, else the board's (the folding's period, every
+                 frame rate, the timing check and the Tcl follow it)
     folding      --target-fps FPS or --max
     sim, synth   --sim / --no-sim / default, --synth / --no-synth / default
     backend      --backend
@@ -135,6 +137,8 @@ def show(name: str, value: Any) -> str:
                 + (f" (sha256 {sha[:12]})" if sha else ""))
     if name == "board" and isinstance(value, dict):
         return f"{value.get('name')} ({value.get('part')}, {value.get('clock_mhz'):g} MHz)"
+    if name == "clock" and isinstance(value, (int, float)):
+        return f"{value:g} MHz"
     if name == "folding" and isinstance(value, dict):
         return ("--max" if value.get("mode") == "max"
                 else f"--target-fps {value.get('target_fps'):g}")

@@ -170,16 +170,19 @@ def step_verify_golden(ctx: BuildContext) -> StepOutcome:
                                          "streams_checked": res.streams_checked})
 
 
-def write_folder(ctx: BuildContext, name: str, write, error: type, what: str) -> dict:
+def write_folder(ctx: BuildContext, name: str, write, error: type, what: str,
+                 replace: bool = False) -> dict:
     """`write(graph, folder)` into a temporary folder next to `out_dir/name`, then renamed into
-    place: a failure leaves no partial folder. `error` (the generator's refusal) becomes a
-    BuildError saying `what` could not be made."""
+    place (over the old one when `replace`): a failure leaves no partial folder. `error` (the
+    generator's refusal) becomes a BuildError saying `what` could not be made."""
     import shutil
     import tempfile
 
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=ctx.out_dir))
     try:
         manifest = write(ctx.model, tmp / name)
+        if replace and (ctx.out_dir / name).exists():
+            (ctx.out_dir / name).rename(tmp / f"{name}.old")
         (tmp / name).rename(ctx.out_dir / name)
     except error as e:
         raise BuildError(f"no {what} for this hardware graph: {e}") from None
@@ -200,40 +203,80 @@ def step_generate_rtl(ctx: BuildContext) -> StepOutcome:
                        {"instances": len(m["instances"]), "width_converters": conv})
 
 
-# Yosys synth_xilinx took 533 s for hg-hpm-tiny's RTL (27k LUTs estimated) on this machine:
-# about this many seconds per estimated LUT. The build runs it by default only for designs
-# predicted to take less than SYNTH_BUDGET_SECONDS; --synth forces it, --no-synth skips it.
-SYNTH_SECONDS_PER_LUT = 0.02
+# The build synthesizes by default only designs Yosys is predicted to finish in this many
+# seconds (flow/measure/synth.predict_seconds: the instances not in the cache, at the
+# per-instance cost measured here, over the workers); --synth forces it, --no-synth skips it.
 SYNTH_BUDGET_SECONDS = 120
+# Rounds of register slices placed where paths across modules exceed the clock period, each
+# followed by a resynthesis (of the slices and the top only: the rest is cached).
+SLICE_ROUNDS = 3
 
 
 def step_synthesize(ctx: BuildContext) -> StepOutcome:
-    """Yosys synth_xilinx of rtl/, hierarchy kept: LUT/FF/BRAM/DSP/CARRY per layer instance
-    and for the top (synth/synth.json, read by the report beside the estimates)."""
-    from ..planning.folding import estimate
+    """Yosys synth_xilinx of rtl/, instance by instance, cached: LUT/FF/BRAM/DSP/CARRY per
+    layer instance and for the top (synth/synth.json), the timing estimate against the clock
+    (synth/timing.json); register slices into rtl/ where a path across modules is too long."""
+    from ..backends.rtlgen import RtlError
+    from ..backends.rtlgen import write_rtl
     from ..measure.synth import SynthError
+    from ..measure.synth import predict_seconds
     from ..measure.synth import synthesize
     from ..measure.synth import yosys_missing
+    from ..measure.timing import slices_for
+    from ..measure.timing import timing_report
+    from brevitas_models.files import write_json_atomic as write_json
 
     if ctx.synth == "no":
         return StepOutcome("skipped", "--no-synth was given")
     why = yosys_missing()
     if why:
         return StepOutcome("skipped", why)
-    predicted = estimate(ctx.model).lut * SYNTH_SECONDS_PER_LUT
+    rtl, work = ctx.out_dir / "rtl", ctx.out_dir / "synth"
+    if not (rtl / "accelerator.json").is_file():
+        raise BuildError(f"'{rtl}' has no accelerator.json: run the build from generate_rtl")
+    try:
+        predicted = predict_seconds(rtl, ctx.board.family, work)
+    except SynthError as e:
+        raise BuildError(str(e)) from None
     if ctx.synth == "auto" and predicted > SYNTH_BUDGET_SECONDS:
         return StepOutcome(
             "skipped", f"Yosys would take about {predicted / 60:.0f} min on this design "
             f"(more than the default budget of {SYNTH_BUDGET_SECONDS} s); --synth runs it")
     log = ctx.console.print if ctx.console else None
+    clock = ctx.board.clock_mhz
+    slices: dict[str, float] = {s["wire"]: None for s in json.loads(
+        (rtl / "accelerator.json").read_text()).get("register_slices", [])}
+    seconds = 0.0
     try:
-        r = synthesize(ctx.out_dir / "rtl", ctx.board.family, ctx.out_dir / "synth", log=log)
+        for round_ in range(SLICE_ROUNDS + 1):
+            r = synthesize(rtl, ctx.board.family, work, log=log)
+            seconds += r["seconds"]
+            manifest = json.loads((rtl / "accelerator.json").read_text())
+            timing = timing_report(r, clock, manifest)
+            new = {w: d for w, d in slices_for(timing, r, manifest).items() if w not in slices}
+            if not new or round_ == SLICE_ROUNDS:
+                break
+            if log:
+                log(f"    register slices on {len(new)} stream(s) whose paths across modules "
+                    f"exceed {1000 / clock:.2f} ns: {', '.join(sorted(new))}")
+            slices.update(new)
+            write_folder(ctx, "rtl", lambda g, d: write_rtl(g, d, list(slices)), RtlError,
+                         "RTL", replace=True)
     except SynthError as e:
         raise BuildError(str(e)) from None
-    t = r["top"]
-    return StepOutcome("done", f"LUT {t['lut']}, FF {t['ff']}, BRAM36 {t['bram36']:g}, "
-                       f"DSP {t['dsp']}, CARRY {t['carry']} in {r['seconds']:.0f} s",
-                       {"top": t, "yosys_seconds": r["seconds"]})
+    timing["register_slices"] = [{"wire": w, "path_ns": d} for w, d in slices.items()]
+    timing["yosys_seconds"] = round(seconds, 2)
+    write_json(work / "timing.json", timing)
+    t, c = r["top"], r["cache"]
+    return StepOutcome(
+        "done", f"LUT {t['lut']}, FF {t['ff']}, BRAM36 {t['bram36']:g}, DSP {t['dsp']}, "
+        f"CARRY {t['carry']} in {seconds:.0f} s ({c['misses']} of {c['jobs']} distinct "
+        f"instances synthesized, {c['hits']} cached); fmax about {timing['fmax_mhz']:g} MHz "
+        f"({len(timing['flagged'])} path(s) over {1000 / clock:.2f} ns"
+        + (f", {len(slices)} register slice(s)" if slices else "") + ")",
+        {"top": t, "yosys_seconds": round(seconds, 2), "cache": c,
+         "fmax_mhz": timing["fmax_mhz"], "flagged": len(timing["flagged"]),
+         "register_slices": sorted(slices)})
 
 
 # Frames streamed through the RTL simulation: cycles per frame is the distance between the
@@ -453,10 +496,23 @@ def step_report(ctx: BuildContext) -> StepOutcome:
 
     synth_path = ctx.out_dir / "synth" / "synth.json"
     synth = json.loads(synth_path.read_text()) if synth_path.is_file() else None
+    timing_path = ctx.out_dir / "synth" / "timing.json"
+    timing = json.loads(timing_path.read_text()) if timing_path.is_file() else None
     try:
-        ctx.results.update(hardware_report(ctx.model, ctx.board, synth))
+        ctx.results.update(hardware_report(ctx.model, ctx.board, synth, timing))
     except GraphError as e:
         raise BuildError(f"the hardware graph is not valid: {e}") from None
+    manifest = ctx.out_dir / "rtl" / "accelerator.json"
+    if timing is None:
+        ctx.results["timing"] = {"status": "not estimated",
+                                 "reason": "no synthesis in this build (see the synthesize step)"}
+    if manifest.is_file():
+        from ..backends.stream_arcs import comb_chains
+
+        chains = comb_chains(json.loads(manifest.read_text()))
+        ctx.results["timing"]["comb_chains"] = {
+            "longest_modules": len(chains[0]) if chains else 0, "chains": chains[:5],
+            "source": "flow/backends/stream_arcs.py: each module's combinational stream arcs"}
     ctx.model.save(ctx.out_dir / "hw_graph.onnx")
     r = ctx.results
     sim = ctx.out_dir / "sim" / "rtl_sim.json"
@@ -482,7 +538,7 @@ STEPS: list[Step] = chain_inputs([
     Step("streamline", step_streamline, graph="hw",
          doc="thresholds into MVTUs and saturating adds"),
     Step("insert_duplicates", step_insert_duplicates, graph="hw", doc="fan-out of skip links"),
-    Step("fold", step_fold, graph="hw", inputs=("board", "folding", "code:planning"),
+    Step("fold", step_fold, graph="hw", inputs=("board", "clock", "folding", "code:planning"),
          doc="PE/SIMD per layer for the board and target"),
     Step("fifo_depths", step_fifo_depths, graph="hw",
          doc="FIFO depths that keep the joins deadlock-free"),
