@@ -39,6 +39,7 @@ COMBINATIONAL: dict[str, Callable[[dict], list[Arc]]] = {
     "maxpool": lambda p: [],
     "upsample": lambda p: [],
     "sliding_window": lambda p: [],
+    "sliding_window_parallel": lambda p: [],
 }
 
 
