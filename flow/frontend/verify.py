@@ -118,6 +118,9 @@ class SourceDiff:
     outputs: dict = field(default_factory=dict)   # source output -> {differing, of}
     first_node: str = ""            # the first source node whose codes differ (user's words)
     detail: str = ""                # where, the values, the cause
+    # the first difference is a value within float rounding of a code's edge: what
+    # --accept-rounding may accept (any other difference fails the build regardless)
+    rounding_tie: bool = False
 
     @property
     def equal(self) -> bool:
@@ -135,8 +138,8 @@ class SourceDiff:
     def to_dict(self) -> dict:
         return {"reference": self.reference, "compared": self.compared,
                 "differing": self.differing, "equal": self.equal, "outputs": self.outputs,
-                **({"first_node": self.first_node, "detail": self.detail}
-                   if not self.equal else {})}
+                **({"first_node": self.first_node, "detail": self.detail,
+                    "rounding_tie": self.rounding_tie} if not self.equal else {})}
 
 
 def _compare_outputs(g: HwGraph, env: dict, refs: dict, diff: SourceDiff) -> None:
@@ -170,13 +173,13 @@ def _first_differing(g: HwGraph, env: dict, values_of) -> tuple[str, tuple, np.n
 
 
 def _rounding_cause(src_model, tensor: str, where: tuple, src_ctx: dict,
-                    other_ctx: dict | None, other: str) -> str:
+                    other_ctx: dict | None, other: str) -> tuple[str, bool]:
     """Why the source quantizer writing `tensor` gives another code at `where` than the
     hardware: the value it quantizes, in the source and (where known) as `other` computes
     it, and whether it lies within float rounding of a code's edge."""
     node = src_model.find_producer(tensor)
     if node is None or node.op_type not in ("Quant", "BipolarQuant"):
-        return ""
+        return "", False
     n, c, y, x = where
     xin = node.input[0]
     v_src = float(src_ctx[xin][0, c, y, x]) if xin in src_ctx else None
@@ -184,7 +187,7 @@ def _rounding_cause(src_model, tensor: str, where: tuple, src_ctx: dict,
              if other_ctx is not None and xin in other_ctx else None)
     at = f"frame {n}, channel {c}, pixel (y={y}, x={x})"
     if v_src is None:
-        return f"at {at}"
+        return f"at {at}", False
     if node.op_type == "BipolarQuant":
         edge, pos = 0.0, v_src
         unit = max(abs(v_src), 1e-30)
@@ -212,7 +215,7 @@ def _rounding_cause(src_model, tensor: str, where: tuple, src_ctx: dict,
         cause = (f"{vals} ({pos:.7g}{' codes' if unit == 1.0 else ''}): not a rounding tie, "
                  "so the computation before it differs; check the rules for what the flow "
                  "builds (flow/README.md, 'Bring your own network')")
-    return f"at {at}, {cause}"
+    return f"at {at}, {cause}", bool(near)
 
 
 def compare_with_source(g: HwGraph, source_model, codes: np.ndarray, origins: dict,
@@ -240,7 +243,7 @@ def compare_with_source(g: HwGraph, source_model, codes: np.ndarray, origins: di
     o = origins.get(tensor)
     diff.first_node = o.describe() if o else f"the quantizer of '{tensor}'"
     share = np.mean(src_codes != hw)
-    cause = _rounding_cause(source_model, tensor, (n, c, y, x), ctxs[n],
+    cause, diff.rounding_tie = _rounding_cause(source_model, tensor, (n, c, y, x), ctxs[n],
                             finn_contexts[n] if finn_contexts else None, "FINN's graph")
     diff.detail = (f"{share:.2%} of its codes differ; the first {cause} (source code "
                    f"{src_codes[n, c, y, x]}, hardware {hw[n, c, y, x]})")
@@ -335,6 +338,7 @@ def compare_with_module(g: HwGraph, module, codes: np.ndarray, source_model, ori
         s = np.asarray(source_model.get_initializer(node.input[1]), np.float64).ravel()
         pos = float(xin) / (s[c] if s.size > 1 else s[0])
         tie = abs(pos - (np.floor(pos) + 0.5)) < 1e-3
+        diff.rounding_tie = bool(tie)
         detail += (f"; the first at frame {n}, channel {c}, pixel (y={y}, x={x}): PyTorch "
                    f"quantizes {float(xin)!r} ({pos:.7g} codes) to {src_codes[n, c, y, x]}, "
                    f"the hardware has {hw[n, c, y, x]}"

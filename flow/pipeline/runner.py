@@ -34,7 +34,7 @@ class StepOutcome:
 
 @dataclass
 class BuildContext:
-    cfg: HGConfig
+    cfg: HGConfig | None             # None for a user's QONNX or module (source.py)
     board: Board
     out_dir: Path
     weights: str                     # where the weights came from, for the report
@@ -47,6 +47,11 @@ class BuildContext:
     sim: str = "auto"                # simulate_rtl: "auto" (within budget) | "yes" | "no"
     synth: str = "auto"              # synthesize: "auto" (within budget) | "yes" | "no"
     backend: str = "rtl"             # what the bitstream is built from: "rtl" | "hls"
+    name: str = ""                   # the network's name (the config's, or the file's)
+    source_qonnx: Path | None = None  # the user's QONNX (their file or their module's export)
+    # accept float-rounding differences between the hardware and the user's source
+    # (counted in the report, which then says nothing is bit-exact to the source)
+    accept_rounding: bool = False
 
     @property
     def intermediate_dir(self) -> Path:

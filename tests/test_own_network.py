@@ -1,0 +1,162 @@
+"""A network the project never saw: the user's QONNX file (`--model net.onnx`) and Brevitas
+module (`build_brevitas`), checked against the source, refused up front by node name."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from qonnx.core.modelwrapper import ModelWrapper
+
+from brevitas_models.files import sha256_file
+from flow.examples.mini_hourglass import MiniHourglass
+from flow.frontend.source_graph import export_brevitas
+from flow.pipeline.runner import BuildError
+from flow.pipeline.source import load_qonnx_source
+
+REPO = Path(__file__).resolve().parents[1]
+SHAPE = (3, 16, 16)
+
+
+def build(*args, timeout=900):
+    return subprocess.run([sys.executable, "flow/build.py", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def small_net() -> MiniHourglass:
+    torch.manual_seed(0)
+    return MiniHourglass(channels=8, landmarks=3)
+
+
+@pytest.fixture(scope="module")
+def mini_qonnx(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("own") / "mini.onnx"
+    export_brevitas(small_net(), SHAPE, path)
+    return path
+
+
+def test_qonnx_file_builds_from_the_command_line_and_the_report_names_it(mini_qonnx, tmp_path):
+    out = tmp_path / "o"
+    r = build("--board", "pynq-z2", "--model", str(mini_qonnx), "--output", str(out),
+              "--until", "verify_golden")
+    assert r.returncode == 0, r.stdout + r.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["model"] == "mini" and report["config"] is None
+    assert report["source"] == {"kind": "qonnx", "label": report["weights"],
+                                "path": str(mini_qonnx.resolve()),
+                                "sha256": sha256_file(mini_qonnx)}
+    check = report["source_check"]
+    assert check["bit_exact"] is True and len(check["references"]) == 1   # no module here
+    ref = check["references"][0]
+    assert ref["equal"] and ref["compared"] == 2 * 3 * 8 * 8 == ref["outputs"][
+        next(iter(ref["outputs"]))]["of"]
+    assert "all 384 output codes equal" in " ".join(r.stdout.split())
+
+
+def test_a_missing_or_foreign_file_is_refused_before_any_step(tmp_path):
+    r = build("--board", "pynq-z2", "--model", str(tmp_path / "nosuch.onnx"), "--output",
+              str(tmp_path / "o"), timeout=300)
+    text = " ".join(r.stdout.split())
+    assert r.returncode == 2 and "no such file" in text and "hg-hpm-tiny" in text
+    assert "Traceback" not in r.stdout + r.stderr and not (tmp_path / "o").exists()
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"\x00 not a protobuf \xff" * 10)
+    with pytest.raises(BuildError, match="not an ONNX file"):
+        load_qonnx_source(junk)
+    # a float ONNX model: no quantizer, so no integer hardware
+    x = onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 3, 8, 8])
+    y = onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 3, 8, 8])
+    g = onnx.helper.make_graph([onnx.helper.make_node("Relu", ["x"], ["y"], name="act")],
+                               "float", [x], [y])
+    plain = tmp_path / "float.onnx"
+    onnx.save(onnx.helper.make_model(g), str(plain))
+    with pytest.raises(BuildError, match="not a QONNX graph"):
+        load_qonnx_source(plain)
+
+
+class WithSigmoid(torch.nn.Module):
+    """A quantized input, then an op the hardware has not."""
+
+    def __init__(self):
+        super().__init__()
+        from brevitas.nn import QuantConv2d
+        from brevitas.nn import QuantIdentity
+        from brevitas.quant import Int8WeightPerTensorFixedPoint
+        from brevitas.quant import Uint8ActPerTensorFixedPoint
+
+        self.quant_in = QuantIdentity(act_quant=Uint8ActPerTensorFixedPoint)
+        self.conv = QuantConv2d(3, 4, 3, padding=1, bias=False,
+                                weight_quant=Int8WeightPerTensorFixedPoint)
+        self.out_quant = QuantIdentity(act_quant=Uint8ActPerTensorFixedPoint)
+
+    def forward(self, x):
+        return self.out_quant(torch.sigmoid(self.conv(self.quant_in(x))))
+
+
+def test_an_unsupported_op_is_named_as_in_the_users_file(tmp_path):
+    path = tmp_path / "sig.onnx"
+    export_brevitas(WithSigmoid(), (3, 8, 8), path)
+    names = [n.name for n in onnx.load(str(path)).graph.node if n.op_type == "Sigmoid"]
+    assert len(names) == 1
+    with pytest.raises(BuildError, match="op Sigmoid is not one the flow builds") as e:
+        load_qonnx_source(path)
+    assert f"'{names[0]}' (Sigmoid" in str(e.value) and "Bring your own network" in str(e.value)
+
+
+def test_a_source_that_differs_fails_naming_its_first_node(mini_qonnx, tmp_path):
+    """The golden model is checked against the source QONNX, not only FINN's graph: a source
+    whose skip branch computes something else fails verify_golden, naming the first source
+    quantizer whose codes differ (the requantizer after skip's PReLU), even with
+    --accept-rounding (it is no rounding tie)."""
+    out = tmp_path / "o"
+    r = build("--board", "pynq-z2", "--model", str(mini_qonnx), "--output", str(out),
+              "--until", "fifo_depths")
+    assert r.returncode == 0, r.stdout + r.stderr
+    # the copy the build compiled: flip the binary weights of the skip branch's conv
+    copy = out / "mini.qonnx.onnx"
+    m = ModelWrapper(str(copy))
+    conv = next(n for n in m.graph.node if n.op_type == "Conv"
+                and any(p.value.find("MiniHourglass/skip") >= 0 for p in n.metadata_props))
+    wq = m.find_producer(conv.input[1])
+    m.set_initializer(wq.input[0], -m.get_initializer(wq.input[0]))
+    m.save(str(copy))
+    for extra in ([], ["--accept-rounding"]):
+        r = build("--board", "pynq-z2", "--model", str(mini_qonnx), "--output", str(out),
+                  "--from", "verify_golden", "--until", "verify_golden", *extra)
+        text = " ".join(r.stdout.split())
+        assert r.returncode == 1, text
+        assert "output codes differ from the source QONNX mini.qonnx.onnx" in text
+        assert "the first node whose codes differ is" in text and "module 'requant'" in text
+        assert "not a rounding tie" in text
+        assert not (out / "golden").exists()
+    assert "accepts float-rounding ties only" in text
+
+
+@pytest.mark.slow
+def test_the_example_network_builds_end_to_end_bit_exact(tmp_path):
+    """flow/examples/mini_hourglass.py as its docstring says: exported from the module,
+    built, the golden model equal to the QONNX and the module, the RTL simulation and the
+    HLS C simulation equal to the golden model."""
+    out = tmp_path / "mini"
+    r = subprocess.run([sys.executable, "-m", "flow.examples.mini_hourglass", "--size", "16",
+                        "--channels", "8", "--output", str(out), "--no-synth"], cwd=REPO,
+                       capture_output=True, text=True, timeout=1800)
+    assert r.returncode == 0, r.stdout + r.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["status"] == "complete"
+    assert report["source"]["kind"] == "module"
+    assert report["source"]["module_class"] == "flow.examples.mini_hourglass.MiniHourglass"
+    assert report["source"]["sha256"] == sha256_file(out / "source" / "MiniHourglass.onnx")
+    check = report["source_check"]
+    assert check["bit_exact"] and [d["equal"] for d in check["references"]] == [True, True]
+    steps = {s["name"]: s for s in report["steps"]}
+    assert steps["simulate_rtl"]["status"] == "done", steps["simulate_rtl"]
+    assert steps["csim_hls"]["status"] == "done", steps["csim_hls"]
+    assert report["simulation"]["frames"] > 0
+    vec = np.load(out / "golden" / "vectors.npz")
+    assert vec["images"].shape == (2, *SHAPE)
