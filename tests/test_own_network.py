@@ -160,3 +160,138 @@ def test_the_example_network_builds_end_to_end_bit_exact(tmp_path):
     assert report["simulation"]["frames"] > 0
     vec = np.load(out / "golden" / "vectors.npz")
     assert vec["images"].shape == (2, *SHAPE)
+
+
+# -- what users write (issue 19, item 5) ----------------------------------------------------
+class BinaryBlock(torch.nn.Module):
+    """BN -> sign -> pad(-1) -> binary conv (k x k, stride) -> BN -> a non-linearity."""
+
+    def __init__(self, cin: int, cout: int, k: int, stride: int, act: str):
+        super().__init__()
+        from brevitas.nn import QuantConv2d
+        from brevitas.nn import QuantIdentity
+        from brevitas.quant import SignedBinaryActPerTensorConst
+        from brevitas.quant import SignedBinaryWeightPerTensorConst
+
+        self.bn_in = torch.nn.BatchNorm2d(cin)
+        self.sign = QuantIdentity(act_quant=SignedBinaryActPerTensorConst)
+        self.pad = k // 2
+        self.conv = QuantConv2d(cin, cout, k, stride=stride, bias=False,
+                                weight_quant=SignedBinaryWeightPerTensorConst)
+        self.bn_out = torch.nn.BatchNorm2d(cout)
+        self.act = {"prelu": torch.nn.PReLU(cout, init=0.25), "relu": torch.nn.ReLU(),
+                    "identity": torch.nn.Identity()}[act]
+
+    def forward(self, x):
+        x = self.sign(self.bn_in(x))
+        if self.pad:
+            x = torch.nn.functional.pad(x, [self.pad] * 4, value=-1.0)
+        return self.act(self.bn_out(self.conv(x)))
+
+
+class VariantNet(torch.nn.Module):
+    """8-bit stem -> binary block a (kernel ka, stride) -> block b (kernel kb) [-> 1x1 block
+    d] -> concat -> 1x1 binary merge -> 8-bit 1x1 head [and a second head on a], every
+    binary output requantized by the one shared `bits`-bit quantizer."""
+
+    def __init__(self, in_ch=3, ka=3, kb=3, stride=1, act="prelu", bits=8, bias=False,
+                 per_channel=False, cat3=False, two_outputs=False, c=8, landmarks=2):
+        super().__init__()
+        from brevitas.nn import QuantConv2d
+        from brevitas.nn import QuantIdentity
+        from brevitas.quant import Int8ActPerTensorFloat
+        from brevitas.quant import Int8WeightPerChannelFloat
+        from brevitas.quant import Int8WeightPerTensorFixedPoint
+        from brevitas.quant import Uint8ActPerTensorFixedPoint
+
+        wq = Int8WeightPerChannelFloat if per_channel else Int8WeightPerTensorFixedPoint
+        self.cat3, self.two_outputs = cat3, two_outputs
+        self.input_quant = QuantIdentity(act_quant=Uint8ActPerTensorFixedPoint)
+        self.stem = QuantConv2d(in_ch, c, 3, padding=1, bias=bias, weight_quant=wq)
+        self.requant = QuantIdentity(act_quant=Int8ActPerTensorFloat.let(bit_width=bits))
+        self.a = BinaryBlock(c, c, ka, stride, act)
+        self.b = BinaryBlock(c, c, kb, 1, act)
+        self.d = BinaryBlock(c, c, 1, 1, act)
+        self.merge = BinaryBlock((3 if cat3 else 2) * c, c, 1, 1, act)
+        self.head = QuantConv2d(c, landmarks, 1, bias=True, weight_quant=wq)
+        self.head_a = QuantConv2d(c, landmarks, 1, bias=True, weight_quant=wq)
+
+    def forward(self, x):
+        q = self.requant
+        x = q(self.stem(self.input_quant(x)))
+        a = q(self.a(x))
+        parts = [a, q(self.b(a))] + ([q(self.d(a))] if self.cat3 else [])
+        out = self.head(q(self.merge(torch.cat(parts, 1))))
+        return (self.head_a(a), out) if self.two_outputs else out
+
+
+# Every item of the issue's list in three networks: (input shape, options).
+VARIANTS = {
+    # grayscale, non-square, stride-2 binary conv, 5x5, conv biases, per-channel 8-bit
+    # weight scales, 4-bit activations, ReLU, a concat of three
+    "gray-wide-strided": ((1, 16, 24), dict(in_ch=1, ka=5, stride=2, act="relu", bits=4,
+                                            bias=True, per_channel=True, cat3=True)),
+    # 7x7 and 1x1 binary convs, 2-bit activations, no non-linearity, two graph outputs
+    "k7-k1-two-outputs": ((3, 16, 16), dict(ka=7, kb=1, act="identity", bits=2,
+                                             two_outputs=True)),
+    # 3x3, 3-bit activations, PReLU, another non-square input
+    "k3-prelu-3bit": ((3, 12, 20), dict(bits=3)),
+}
+
+
+def variant(name: str):
+    """The network, calibrated on random frames (BN statistics), in eval mode."""
+    shape, kw = VARIANTS[name]
+    torch.manual_seed(0)
+    m = VariantNet(**kw)
+    m.train()
+    with torch.no_grad():
+        for _ in range(3):
+            m(torch.rand(4, *shape))
+    return m.eval(), shape
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_what_users_write_is_golden_equal_to_the_source(name, tmp_path):
+    """Each variant converts and lowers, and the golden model equals FINN's graph stream by
+    stream, and the source QONNX and the Brevitas module on every output code."""
+    from flow.frontend.convert import check_source
+    from flow.frontend.convert import convert_to_finn
+    from flow.frontend.lower import lower_to_hw
+    from flow.frontend.verify import compare_with_finn
+    from flow.frontend.verify import compare_with_module
+    from flow.frontend.verify import compare_with_source
+    from flow.frontend.verify import golden_frames
+
+    m, shape = variant(name)
+    path = tmp_path / f"{name}.onnx"
+    export_brevitas(m, shape, path)
+    finn = convert_to_finn(ModelWrapper(str(path)))
+    g = lower_to_hw(finn)
+    assert g.tensors[g.inputs[0]].shape == (shape[1], shape[2], shape[0])
+    assert len(g.outputs) == (2 if VARIANTS[name][1].get("two_outputs") else 1)
+    codes = golden_frames(g, 2)
+    res = compare_with_finn(g, finn, codes)
+    assert not res.mismatches and res.streams_checked > 5
+    src, origins, _ = check_source(ModelWrapper(str(path)))
+    for d in (compare_with_source(g, src, codes, origins, "qonnx", res.contexts),
+              compare_with_module(g, m, codes, src, origins, "module")):
+        assert d.equal and d.compared > 0, d.summary()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", VARIANTS)
+def test_what_users_write_builds_bit_exact(name, tmp_path):
+    """Each variant's QONNX built end to end: golden = the source, the RTL simulation and
+    the HLS C simulation bit-exact to the golden model."""
+    m, shape = variant(name)
+    path = tmp_path / f"{name}.onnx"
+    export_brevitas(m, shape, path)
+    out = tmp_path / "o"
+    r = build("--board", "pynq-z2", "--model", str(path), "--output", str(out), "--no-synth",
+              timeout=1800)
+    assert r.returncode == 0, r.stdout + r.stderr
+    report = json.loads((out / "report.json").read_text())
+    steps = {s["name"]: s["status"] for s in report["steps"]}
+    assert steps["simulate_rtl"] == steps["csim_hls"] == "done", steps
+    assert report["source_check"]["bit_exact"] is True
