@@ -188,6 +188,8 @@ def build_report(ctx, run, args, source, seconds: float) -> dict:
         "board_resources": ctx.board.to_dict(), "target_fps": args.target_fps,
         "backend": args.backend, "bitstream": bitstream,
         **ctx.results,
+        # every step's warnings, also printed when the step ran
+        "warnings": [f"{r['name']}: {w}" for r in records for w in r.get("warnings", ())],
         "steps": records,
         "wall_seconds": round(seconds, 2),
     }
@@ -303,6 +305,8 @@ def build_source(args, source, console) -> int:
         return 1
     if "layers" in report:
         print_summary(console, report)
+    for w in report["warnings"]:
+        console.print(f"[bold yellow]warning:[/] {escape(w)}")
     if report["status"] == "partial":
         console.print(f"[yellow]build stopped[/] before step '{report['next_step']}' "
                       f"(--until); report (status: partial) in {report_path}")
