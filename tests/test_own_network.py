@@ -301,3 +301,54 @@ def test_what_users_write_builds_bit_exact(name, tmp_path):
     steps = {s["name"]: s["status"] for s in report["steps"]}
     assert steps["simulate_rtl"] == steps["csim_hls"] == "done", steps
     assert report["source_check"]["bit_exact"] is True
+
+
+class PaddedStem(torch.nn.Module):
+    """An 8-bit input padded with `value`, then an 8-bit conv [and an asymmetric requantizer]."""
+
+    def __init__(self, value: float, shifted: bool = False):
+        super().__init__()
+        from brevitas.nn import QuantConv2d
+        from brevitas.nn import QuantIdentity
+        from brevitas.quant import Int8WeightPerTensorFixedPoint
+        from brevitas.quant import ShiftedUint8ActPerTensorFloat
+        from brevitas.quant import Uint8ActPerTensorFixedPoint
+
+        self.value = value
+        self.quant_in = QuantIdentity(act_quant=Uint8ActPerTensorFixedPoint)
+        self.conv = QuantConv2d(3, 4, 3, bias=False, weight_quant=Int8WeightPerTensorFixedPoint)
+        self.requant = QuantIdentity(act_quant=ShiftedUint8ActPerTensorFloat) if shifted \
+            else torch.nn.Identity()
+
+    def forward(self, x):
+        x = torch.nn.functional.pad(self.quant_in(x), [1] * 4, value=self.value)
+        return self.requant(self.conv(x))
+
+
+def test_a_pad_value_that_is_no_code_says_which_values_work(tmp_path):
+    from flow.frontend.convert import convert_to_finn
+    from flow.frontend.lower import LoweringError
+    from flow.frontend.lower import lower_to_hw
+
+    path = tmp_path / "pad.onnx"
+    export_brevitas(PaddedStem(0.3), (3, 8, 8), path)
+    pad = next(n.name for n in onnx.load(str(path)).graph.node if n.op_type == "Pad")
+    with pytest.raises(LoweringError, match=r"padding value 0\.3 is not a value") as e:
+        lower_to_hw(convert_to_finn(ModelWrapper(str(path))))
+    assert f"node '{pad}' (Pad" in str(e.value) and "pad with one of its values" in str(e.value)
+    assert "nearest to 0.3" in str(e.value)
+
+
+def test_what_finn_refuses_is_said_first_with_the_node_and_the_fix(tmp_path):
+    """A quantizer with a zero point (Brevitas' ShiftedUint8...) is refused before FINN's
+    conversion, by the user's node and module."""
+    path = tmp_path / "shifted.onnx"
+    torch.manual_seed(0)
+    m = PaddedStem(0.0, shifted=True).train()
+    with torch.no_grad():               # the zero point is learned from the statistics
+        for _ in range(3):
+            m(torch.rand(4, 3, 8, 8))
+    export_brevitas(m.eval(), (3, 8, 8), path)
+    with pytest.raises(BuildError, match="a quantizer with zero point") as e:
+        load_qonnx_source(path)
+    assert "module 'requant'" in str(e.value) and "symmetric or unsigned" in str(e.value)
