@@ -138,10 +138,12 @@ def load_names(model) -> dict[str, Origin]:
 
 
 def describe_node(node, names: dict[str, Origin]) -> str:
-    """How a message names a FINN node: as the user's source node where known."""
+    """How a message names a FINN node: as the user's source node where known (and what
+    FINN made of it, where that is another op: a quantizer becomes a MultiThreshold)."""
     o = names.get(node.name)
     if o is not None:
-        return f"node {o.describe()}"
+        made = f" as FINN's {node.op_type}" if node.op_type != o.op else ""
+        return f"node {o.describe()}{made}"
     return f"node '{node.name or node.output[0]}' ({node.op_type})"
 
 
