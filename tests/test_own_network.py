@@ -282,7 +282,11 @@ def test_what_users_write_is_golden_equal_to_the_source(name, tmp_path):
     src, origins, _ = check_source(ModelWrapper(str(path)))
     for d in (compare_with_source(g, src, codes, origins, "qonnx", res.contexts),
               compare_with_module(g, m, codes, src, origins, "module")):
-        assert d.equal and d.compared > 0, d.summary()
+        # equal here; on another CPU's kernels (another float summation order in torch or
+        # onnxruntime) a value within float rounding of a code's edge may round the other
+        # way, which the check must then name as such a tie (tests/README.md, portable
+        # float checks)
+        assert d.compared > 0 and (d.equal or d.rounding_tie), d.summary()
 
 
 @pytest.mark.slow
