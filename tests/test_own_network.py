@@ -137,7 +137,6 @@ def test_a_source_that_differs_fails_naming_its_first_node(mini_qonnx, tmp_path)
     assert "accepts float-rounding ties only" in text
 
 
-@pytest.mark.slow
 def test_the_example_network_builds_end_to_end_bit_exact(tmp_path):
     """flow/examples/mini_hourglass.py as its docstring says: exported from the module,
     built, the golden model equal to the QONNX and the module, the RTL simulation and the

@@ -81,6 +81,9 @@ def main(argv=None) -> int:
     import argparse
 
     from flow.build import build_brevitas
+    # the class under its importable name (`python -m` runs this file as __main__), which
+    # the report records
+    from flow.examples.mini_hourglass import MiniHourglass as Net
 
     p = argparse.ArgumentParser(prog="python -m flow.examples.mini_hourglass",
                                 description="build the example network (untrained, seed 0)")
@@ -91,7 +94,7 @@ def main(argv=None) -> int:
     p.add_argument("--no-synth", action="store_true", help="skip the Yosys synthesis")
     args = p.parse_args(argv)
     torch.manual_seed(0)
-    return build_brevitas(MiniHourglass(args.channels), (3, args.size, args.size), args.board,
+    return build_brevitas(Net(args.channels), (3, args.size, args.size), args.board,
                           args.output, no_synth=args.no_synth)
 
 
