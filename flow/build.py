@@ -1,11 +1,14 @@
 """Build an accelerator for a binary hourglass network.
 
-    python flow/build.py --board pynq-z2 [--model PRESET [--untrained] | --checkpoint FILE]
-                         [--target-fps FPS | --max] [--clock-mhz MHZ] [--output DIR]
-                         [--from STEP] [--until STEP]
+    python flow/build.py --board pynq-z2 [--model PRESET [--untrained] | --model NET.onnx |
+                         --checkpoint FILE] [--target-fps FPS | --max] [--clock-mhz MHZ]
+                         [--output DIR] [--accept-rounding] [--from STEP] [--until STEP]
 
 A preset builds its shipped trained checkpoint (brevitas_models/checkpoints/<preset>.pt)
-when the project has one, else its untrained initialisation (torch seed 0).
+when the project has one, else its untrained initialisation (torch seed 0). `--model
+NET.onnx` builds the user's own QONNX file (flow/README.md, "Bring your own network"); from
+Python, `build_qonnx(path, board)` does the same and `build_brevitas(module, input_shape,
+board)` exports a Brevitas nn.Module and builds it, checking the hardware against both.
 
 Writes build/<model>-<board>/: the QONNX model, the intermediate graphs of every step, and
 report.json with the board, the steps and their status.
@@ -48,7 +51,9 @@ from flow.pipeline.runner import plan_build  # noqa: E402
 from flow.pipeline.runner import run_build  # noqa: E402
 from flow.pipeline.runner import select_steps  # noqa: E402
 from flow.pipeline.source import check_buildable  # noqa: E402
+from flow.pipeline.source import load_qonnx_source  # noqa: E402
 from flow.pipeline.source import load_source  # noqa: E402
+from flow.frontend.source_graph import export_brevitas  # noqa: E402
 from flow.pipeline.state import BuildLock  # noqa: E402
 from flow.pipeline.steps import STEPS  # noqa: E402
 
@@ -76,7 +81,8 @@ def parse_args(argv):
     p.add_argument("--board", required=True, help=f"one of: {', '.join(BOARDS)}")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--model", default=None,
-                     help=f"preset (default {DEFAULT_PRESET}); one of: {', '.join(PRESETS)}")
+                     help=f"a QONNX file (path/to/net.onnx), or a preset (default "
+                          f"{DEFAULT_PRESET}): one of {', '.join(PRESETS)}")
     src.add_argument("--checkpoint", help="trained checkpoint (.pt) written by this project")
     p.add_argument("--untrained", action="store_true",
                    help="build the preset's untrained initialisation (torch seed 0) instead of "
@@ -110,23 +116,28 @@ def parse_args(argv):
                    help="what the bitstream is built from, when Vivado is present: the hw/ RTL "
                         "(default) or the HLS C++ through Vitis HLS; both are generated and "
                         "checked either way")
+    p.add_argument("--accept-rounding", action="store_true",
+                   help="accept output codes that differ from the source model's where the "
+                        "difference is a float-rounding tie (a value within float rounding of "
+                        "a code's edge): the report counts them and says the build is not "
+                        "bit-exact to the source; without it any difference fails the build")
     names = [s.name for s in STEPS]
     p.add_argument("--from", dest="start", metavar="STEP", help=f"resume at: {', '.join(names)}")
     p.add_argument("--until", dest="stop", metavar="STEP", help="stop after this step")
     return p.parse_args(argv)
 
 
-def check_target_fps(fps: float | None, board, cfg) -> None:
+def check_target_fps(fps: float | None, board, input_shape: tuple) -> None:
     """Refuse, before any step, a rate no folding reaches: the accelerator takes at most one
     input pixel per clock cycle (the fold step refuses, naming the layer, the rates between
     the fastest design and this bound)."""
     if fps is None:
         return
-    pixels = cfg.input_size ** 2
-    most = board.clock_mhz * 1e6 / pixels
+    _, h, w = input_shape
+    most = board.clock_mhz * 1e6 / (h * w)
     if fps > most:
         raise BuildError(f"--target-fps {fps:g}: the accelerator takes at most one input pixel "
-                         f"per clock cycle, so {cfg.input_size}x{cfg.input_size} images at "
+                         f"per clock cycle, so {h}x{w} images at "
                          f"{board.clock_mhz:g} MHz on {board.name} come at most {most:,.0f} "
                          "FPS; ask for less, or use --max for the fastest design that fits")
 
@@ -203,7 +214,8 @@ def build_report(ctx, run, args, source, seconds: float) -> dict:
         **({"next_step": missing[0],
             "note": f"the build stopped before '{missing[0]}'; --from {missing[0]} goes on"}
            if missing and not failed else {}),
-        "model": ctx.cfg.name, "config": ctx.cfg.to_dict(), "weights": source.label,
+        "model": ctx.name, "config": ctx.cfg.to_dict() if ctx.cfg else None,
+        "weights": source.label,
         "source": source.to_report(),
         "board": ctx.board.name, "part": ctx.board.part, "clock_mhz": ctx.board.clock_mhz,
         "clock_source": ("--clock-mhz" if args.clock_mhz is not None
@@ -211,6 +223,8 @@ def build_report(ctx, run, args, source, seconds: float) -> dict:
         "board_resources": ctx.board.to_dict(), "target_fps": args.target_fps,
         "backend": args.backend, "bitstream": bitstream,
         **ctx.results,
+        # every step's warnings, also printed when the step ran
+        "warnings": [f"{r['name']}: {w}" for r in records for w in r.get("warnings", ())],
         "steps": records,
         "wall_seconds": round(seconds, 2),
     }
@@ -259,15 +273,26 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     console = Console(highlight=False)
     try:
+        get_board(args.board)
+        select_steps(STEPS, args.start, args.stop)
+        source = load_source(args.model, args.checkpoint, args.untrained)
+    except (BoardError, BuildError, ConfigError, CheckpointError) as e:
+        console.print(f"[red]error:[/] {escape(str(e))}")
+        return 2
+    return build_source(args, source, console)
+
+
+def build_source(args, source, console) -> int:
+    """The build of `source` (flow/pipeline/source.py) as `args` (parse_args) say: its exit
+    code; report.json in the output folder."""
+    try:
         described = get_board(args.board)
         board = (described if args.clock_mhz is None
                  else dataclasses.replace(described, clock_mhz=args.clock_mhz))
         select_steps(STEPS, args.start, args.stop)
-        source = load_source(args.model, args.checkpoint, args.untrained)
         check_buildable(source)
-        check_target_fps(args.target_fps, board, source.cfg)
-        out = check_writable_dir(args.output or ROOT / "build" / f"{source.cfg.name}-"
-                                 f"{board.name}", "--output")
+        check_target_fps(args.target_fps, board, source.input_shape)
+        out = check_writable_dir(args.output or default_output(source, board), "--output")
     except (BoardError, BuildError, ConfigError, CheckpointError, OutputPathError) as e:
         console.print(f"[red]error:[/] {escape(str(e))}")
         return 2
@@ -278,12 +303,15 @@ def main(argv=None) -> int:
                else {"mode": "max"})
     # the board as flow/boards.py describes it, and the clock apart: --clock-mhz changes
     # what the fold step and every step after it make, not what check_fit checked
+    rounding = "accept" if args.accept_rounding else "exact"
     inputs = Inputs({"source": source.fingerprint(), "board": described.to_dict(),
                      "clock": board.clock_mhz, "folding": folding, "sim": sim, "synth": synth,
-                     "backend": args.backend})
+                     "backend": args.backend, "rounding": rounding})
     ctx = BuildContext(cfg=cfg, board=board, out_dir=out, weights=source.label,
                        torch_model=source.model, target_fps=args.target_fps, console=console,
-                       sim=sim, synth=synth, backend=args.backend, inputs=inputs)
+                       sim=sim, synth=synth, backend=args.backend, inputs=inputs,
+                       name=source.name, source_qonnx=source.qonnx,
+                       accept_rounding=args.accept_rounding)
     report_path = out / "report.json"
     stop_on_signals()
     t0 = time.perf_counter()
@@ -292,7 +320,7 @@ def main(argv=None) -> int:
             plan = plan_build(ctx, STEPS, args.start, args.stop)
             # A report from an earlier run must not make this folder look complete if we fail.
             report_path.unlink(missing_ok=True)
-            console.print(f"[bold]Building[/] {cfg.name} for {board.name} ({board.part}, "
+            console.print(f"[bold]Building[/] {source.name} for {board.name} ({board.part}, "
                           f"{board.clock_mhz:g} MHz) into {out}")
             run = run_build(ctx, plan, console)
             report = build_report(ctx, run, args, source, time.perf_counter() - t0)
@@ -316,6 +344,8 @@ def main(argv=None) -> int:
         return 1
     if "layers" in report:
         print_summary(console, report)
+    for w in report["warnings"]:
+        console.print(f"[bold yellow]warning:[/] {escape(w)}")
     if report["status"] == "partial":
         console.print(f"[yellow]build stopped[/] before step '{report['next_step']}' "
                       f"(--until); report (status: partial) in {report_path}")
@@ -325,6 +355,69 @@ def main(argv=None) -> int:
     console.print(f"[green]build finished[/] in {report['wall_seconds']:.0f} s; report: "
                   f"{report_path}")
     return 0
+
+
+def default_output(source, board) -> Path:
+    return ROOT / "build" / f"{source.name}-{board.name}"
+
+
+def _options(board: str, output, options: dict) -> argparse.Namespace:
+    """parse_args' namespace for a build from Python: `options` are the command line's
+    long options in Python spelling (target_fps=30, no_sim=True, accept_rounding=True)."""
+    argv = ["--board", board] + (["--output", str(output)] if output else [])
+    for k, v in options.items():
+        flag = "--" + k.replace("_", "-")
+        if v is True:
+            argv.append(flag)
+        elif v not in (None, False):
+            argv += [flag, str(v)]
+    return parse_args(argv)
+
+
+def build_qonnx(path, board: str, output=None, **options) -> int:
+    """Build the user's QONNX file, as `python flow/build.py --board BOARD --model PATH`
+    does; returns the exit code (0: built; report.json in the output folder)."""
+    args = _options(board, output, options)
+    console = Console(highlight=False)
+    try:
+        source = load_qonnx_source(path)
+    except BuildError as e:
+        console.print(f"[red]error:[/] {escape(str(e))}")
+        return 2
+    return build_source(args, source, console)
+
+
+def build_brevitas(module, input_shape: tuple, board: str, output=None, **options) -> int:
+    """Build a Brevitas nn.Module in memory: exported to QONNX (Brevitas export_qonnx on a
+    [1, *input_shape] input) into <output>/source/, built from that file, and the hardware
+    checked against both the QONNX and the module itself (verify_golden). The report names
+    the module's class and the export's sha256. Returns the exit code."""
+    args = _options(board, output, options)
+    console = Console(highlight=False)
+    name = type(module).__name__
+    try:
+        shape = tuple(int(v) for v in input_shape)
+        if len(shape) != 3 or min(shape) < 1:
+            raise BuildError(f"input_shape {tuple(input_shape)}: give one frame's (C, H, W)")
+        out = check_writable_dir(args.output or ROOT / "build" / f"{name}-{args.board}",
+                                 "output")
+        path = out / "source" / f"{name}.onnx"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            export_brevitas(module, shape, path)
+        except Exception as e:  # noqa: BLE001 - the exporter's errors, said with the module
+            raise BuildError(f"module {name}: Brevitas export_qonnx failed on a [1, "
+                             f"{', '.join(map(str, shape))}] input: {type(e).__name__}: {e}"
+                             ) from None
+        source = load_qonnx_source(path, kind="module", module=module,
+                                   label=f"module {type(module).__module__}."
+                                         f"{type(module).__qualname__}")
+    except (BuildError, OutputPathError) as e:
+        console.print(f"[red]error:[/] {escape(str(e))}")
+        return 2
+    source.name = name
+    args.output = str(out)
+    return build_source(args, source, console)
 
 
 if __name__ == "__main__":

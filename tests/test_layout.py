@@ -8,8 +8,8 @@ from pathlib import Path
 FLOW = Path(__file__).resolve().parents[1] / "flow"
 # the order of the stages; the core is read by all
 RANK = {"core": 0, "frontend": 1, "planning": 2, "backends": 3, "measure": 4, "deploy": 5,
-        "pipeline": 6, "cli": 7}
-CORE = {"hwgraph", "layers", "golden", "boards", "processes"}
+        "pipeline": 6, "cli": 7, "examples": 8}
+CORE = {"hwgraph", "layers", "golden", "boards", "processes", "encoding"}
 
 
 def stage_of(parts: list[str]) -> str:

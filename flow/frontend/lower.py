@@ -15,10 +15,12 @@ the chain and the MultiThreshold with onnxruntime/qonnx on *every* code the stre
 (flow/frontend/thresholds.py). So scales, BN, PReLU and requantizers are absorbed into thresholds, and
 the hardware graph computes what the FINN graph computes, code for code.
 
-Anything the hardware cannot do raises LoweringError naming the FINN node.
+Anything the hardware cannot do raises LoweringError naming the node as the user's source
+graph names it (source_graph.py keeps the map from FINN's renamed nodes), and what to change.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from dataclasses import replace
 
@@ -32,6 +34,9 @@ from ..hwgraph import HwGraph
 from ..hwgraph import HwNode
 from ..hwgraph import HwTensor
 from ..layers.int_mvtu import accumulator_range
+from .source_graph import RULES
+from .source_graph import describe_node
+from .source_graph import load_names
 from .thresholds import NotMonotoneError
 from .thresholds import Thresholds
 from .thresholds import bisect_thresholds
@@ -99,6 +104,7 @@ def dtype_for(lo: int, hi: int) -> str:
 class _Lowerer:
     def __init__(self, model, on_node=None):
         self.m = model                 # qonnx ModelWrapper of the FINN graph
+        self.names = load_names(model)     # FINN node -> the user's source node
         self.on_node = on_node or (lambda: None)
         self.g = HwGraph()
         self.views: dict[str, View] = {}
@@ -110,7 +116,7 @@ class _Lowerer:
 
     # -- helpers ------------------------------------------------------------------------------
     def err(self, node, msg: str) -> LoweringError:
-        return LoweringError(f"node '{node.name or node.output[0]}' ({node.op_type}): {msg}")
+        return LoweringError(f"{describe_node(node, self.names)}: {msg}")
 
     def init(self, name: str):
         return None if not name else self.m.get_initializer(name)
@@ -244,23 +250,33 @@ class _Lowerer:
 
     # -- node handlers ------------------------------------------------------------------------
     def run(self) -> HwGraph:
+        from .convert import read_encoding
+
         gin = self.m.graph.input[0].name
         h, w, c = self.shape_hwc(gin)
-        self.g.add_tensor(HwTensor("input", (h, w, c), "UINT8"))
+        enc = read_encoding(self.m)
+        if enc is None or enc.tensor != gin:
+            raise LoweringError(f"the FINN graph does not say how its input '{gin}' is "
+                                "encoded: convert it with flow.frontend.convert.convert_to_finn")
+        # The input stream holds the codes of the source's input quantizer
+        # (flow/encoding.py): the graph input is (a * code + b) / div.
+        self.g.add_tensor(HwTensor("input", (h, w, c), enc.dtype))
         self.g.inputs = ["input"]
-        # The FINN graph takes the uint8 image p as the float p/255 (brevitas_models.export).
-        self.views[gin] = View("input", a=1.0, b=0.0, div=255.0)
+        a, b, div = enc.view()
+        self.views[gin] = View("input", a=a, b=b, div=div)
         for node in self.m.graph.node:
             if node.output[0] in self.absorbed:
                 continue
             if node.op_type not in SUPPORTED:
                 raise self.err(node, "not supported by the hardware flow; supported ops: "
-                               + ", ".join(SUPPORTED))
+                               + ", ".join(SUPPORTED) + f" ({RULES})")
             getattr(self, f"on_{node.op_type}")(node)
             self.on_node()
         for out in self.m.graph.output:
             self.finish_output(out.name)
-        self.g.meta["source_input"] = {"name": gin, "encoding": "uint8 p as float p/255"}
+        self.g.meta["input_encoding"] = enc.to_dict()
+        self.g.meta["quantizer_codes"] = self.quantizer_codes()
+        self.g.meta["source_names"] = {k: v.describe() for k, v in self.names.items()}
         # saved with the graph, so the build can check it against FINN after every step
         self.g.meta["probes"] = {k: list(v) for k, v in self.probes.items()}
         return self.g
@@ -354,12 +370,29 @@ class _Lowerer:
         code = (pre * v.div - v.b) / v.a
         lo, hi = self.g.tensors[v.hw].code_range()
         if code != round(code) or not lo.min() <= code <= hi.max():
-            hint = (" A +-1 activation has no zero: pad binary activations with -1 (explicit "
-                    "Pad, as brevitas_models does)." if self.g.tensors[v.hw].dtype == "BINARY"
-                    else "")
-            raise self.err(node, f"padding value {value:g} is not a code of the stream "
-                           f"'{v.hw}' ({self.g.tensors[v.hw].dtype}).{hint}")
+            raise self.err(node, f"padding value {value:g} is not a value the padded tensor "
+                           f"can hold ({self.g.tensors[v.hw].dtype} codes): "
+                           + self._pad_hint(v, value, int(lo.min()), int(hi.max())))
         return int(round(code))
+
+    def _pad_hint(self, v: View, value: float, lo: int, hi: int) -> str:
+        """Which pad values work: the values of the codes nearest the one asked for."""
+        scale = float(np.prod([op.consts[0][1] for op in v.chain])) if v.chain else 1.0
+
+        def val(code: int) -> float:
+            return float(scale * (v.a * code + v.b) / v.div)
+
+        if self.g.tensors[v.hw].dtype == "BINARY":
+            return ("a +-1 activation has no zero: pad binary activations with -1 "
+                    "(F.pad(x, p, value=-1.0) after the sign, as the rules say) or +1")
+        want = (value / scale * v.div - v.b) / v.a
+        near = sorted({int(np.clip(np.floor(want), lo, hi)), int(np.clip(np.ceil(want), lo, hi))})
+        z = -v.b / v.a
+        zero = [int(z)] if z == round(z) and lo <= z <= hi else []
+        return (f"pad with one of its values {val(lo):g}, {val(lo + 1):g}, ... {val(hi):g} "
+                f"(a step of {val(lo + 1) - val(lo):g}); nearest to {value:g}: "
+                + " or ".join(f"{val(c):g}" for c in near)
+                + (f"; 0 is one (code {zero[0]})" if zero and value != 0 else ""))
 
     def on_Conv(self, node):
         v = self.view(node, node.input[0], allow_pad=True)
@@ -367,15 +400,21 @@ class _Lowerer:
         if W is None:
             raise self.err(node, "weights must be constant")
         if len(node.input) > 2 and node.input[2]:
-            raise self.err(node, "has a bias; the flow expects the bias as a separate Add")
+            # FINN's conversion extracts conv biases into an Add after the conv
+            raise self.err(node, "has a bias input left after FINN's conversion; convert "
+                           "with flow.frontend.convert.convert_to_finn")
         attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
         k = int(W.shape[2])
         if W.shape[2] != W.shape[3] or attrs.get("group", 1) != 1 or \
                 any(d != 1 for d in attrs.get("dilations", [1, 1])):
-            raise self.err(node, "only square, ungrouped, undilated kernels are supported")
+            raise self.err(node, f"a {W.shape[2]}x{W.shape[3]} kernel, group "
+                           f"{attrs.get('group', 1)}, dilation {list(attrs.get('dilations', [1, 1]))}"
+                           ": the hardware builds square kernels (1x1 to 7x7 and more), "
+                           "ungrouped and undilated")
         strides = attrs.get("strides", [1, 1])
         if strides[0] != strides[1]:
-            raise self.err(node, "unequal strides")
+            raise self.err(node, f"strides {list(strides)}: the hardware builds equal "
+                           "strides in both directions")
         s = int(strides[0])
         pads = [int(p) for p in attrs.get("pads", [0, 0, 0, 0])]
         if v.pad is not None:
@@ -414,9 +453,13 @@ class _Lowerer:
             self.set_view(node.output[0], View(acc, a=2.0, b=float(-K)))
             return
         if not np.all(Wf == np.round(Wf)) or np.abs(Wf).max() > 127:
-            raise self.err(node, "weights are neither +-1 (binary) nor 8-bit integers")
+            raise self.err(node, "weights are neither +-1 (binary) nor 8-bit integers: "
+                           "quantize them (QuantConv2d with a binary or an 8-bit weight "
+                           "quantizer)")
         if v.b != 0 or not all(op.positive_scalar_mul() for op in v.chain):
-            raise self.err(node, "the input is not an integer stream times a positive scale")
+            raise self.err(node, "an 8-bit conv whose input is not an integer stream times "
+                           "one positive scale (a per-channel scale, a BN or an offset before "
+                           "it): put its input quantizer right before it")
         if src.dtype == "BINARY":
             raise self.err(node, "8-bit weights on a binary stream are not supported")
         lo, hi = src.code_range()
@@ -521,22 +564,50 @@ class _Lowerer:
                       {"start": start, "stop": stop})
         self.set_view(node.output[0], replace(v, hw=out))
 
-    def finish_output(self, name: str) -> None:
-        v = self.views.get(name)
-        if v is None:
-            raise LoweringError(f"graph output '{name}' is not computed by the hardware")
+    def affine_of(self, v: View):
+        """(scale, bias) per channel with value = scale * code + bias, read off the chain
+        on three codes, or None where the chain is not affine."""
         t = self.g.tensors[v.hw]
-        # value = scale * code + bias per channel; read off the chain, then check it is affine
         codes = (np.array([0, 1 << 10, 1 << 9], dtype=np.int64)[None, :]
                  .repeat(t.channels, 0))
         vals = self.eval_chain(v.chain, v.exact_values(codes)).astype(np.float64)
         bias, scale = vals[:, 0], (vals[:, 1] - vals[:, 0]) / (1 << 10)
         if not np.allclose(vals[:, 2], bias + (1 << 9) * scale, rtol=1e-3,
-                           atol=1e-5 * np.abs(vals).max()):
+                           atol=1e-5 * max(np.abs(vals).max(), 1e-30)):
+            return None
+        return scale, bias
+
+    def finish_output(self, name: str) -> None:
+        v = self.views.get(name)
+        if v is None:
+            raise LoweringError(f"graph output '{name}' is not computed by the hardware")
+        aff = self.affine_of(v)
+        if aff is None:
             raise LoweringError(f"graph output '{name}' is not an affine function of the "
                                 "hardware's integer output")
+        if v.hw in self.g.outputs:
+            raise LoweringError(f"graph outputs '{self.g.dequant[v.hw]['source']}' and "
+                                f"'{name}' are the same tensor; export it once")
         self.g.outputs.append(v.hw)
-        self.g.dequant[v.hw] = {"source": name, "scale": scale, "bias": bias}
+        self.g.dequant[v.hw] = {"source": name, "scale": aff[0], "bias": aff[1]}
+
+    def quantizer_codes(self) -> dict:
+        """{source quantizer output: {stream, scale, offset}} for every activation
+        quantizer of the source graph whose output the hardware holds as codes (value =
+        scale * code + offset per channel): where the build's source check looks for the
+        first stream that differs (verify.py)."""
+        from .convert import QUANT_OUTPUTS
+
+        out = {}
+        for name in json.loads(self.m.get_metadata_prop(QUANT_OUTPUTS) or "[]"):
+            v = self.views.get(name)
+            if v is None or v.pad is not None:
+                continue
+            aff = self.affine_of(v)
+            if aff is not None:
+                out[name] = {"stream": v.hw, "scale": aff[0].tolist(),
+                             "offset": aff[1].tolist()}
+        return out
 
 
 def lower_to_hw(model, on_node=None) -> HwGraph:

@@ -30,11 +30,13 @@ class StepOutcome:
     status: str                      # "done" | "skipped" | "failed"
     reason: str = ""
     info: dict = field(default_factory=dict)
+    # what the user must see although the step is done (printed, and in the report)
+    warnings: list = field(default_factory=list)
 
 
 @dataclass
 class BuildContext:
-    cfg: HGConfig
+    cfg: HGConfig | None             # None for a user's QONNX or module (source.py)
     board: Board
     out_dir: Path
     weights: str                     # where the weights came from, for the report
@@ -47,6 +49,14 @@ class BuildContext:
     sim: str = "auto"                # simulate_rtl: "auto" (within budget) | "yes" | "no"
     synth: str = "auto"              # synthesize: "auto" (within budget) | "yes" | "no"
     backend: str = "rtl"             # what the bitstream is built from: "rtl" | "hls"
+    name: str = ""                   # the network's name (the config's, or the file's)
+    source_qonnx: Path | None = None  # the user's QONNX (their file or their module's export)
+    # accept float-rounding differences between the hardware and the user's source
+    # (counted in the report, which then says nothing is bit-exact to the source)
+    accept_rounding: bool = False
+
+    def __post_init__(self):
+        self.name = self.name or (self.cfg.name if self.cfg is not None else "")
 
     @property
     def intermediate_dir(self) -> Path:
@@ -218,7 +228,8 @@ def run_build(ctx: BuildContext, plan: BuildPlan, console) -> BuildRun:
             ctx.intermediate_dir.mkdir(parents=True, exist_ok=True)
             ctx.model.save(str(ctx.intermediate_dir / f"{step.name}.onnx"))
         rec = {"name": step.name, "status": outcome.status, "reason": outcome.reason,
-               "seconds": round(seconds, 2), **outcome.info}
+               "seconds": round(seconds, 2), **outcome.info,
+               **({"warnings": list(outcome.warnings)} if outcome.warnings else {})}
         wrote = {k: v for k, v in ctx.results.items() if k not in before or before[k] is not v}
         state.record(step, ctx.inputs, rec, wrote if outcome.status != "failed" else {})
         color = {"done": "green", "skipped": "yellow", "failed": "red"}[outcome.status]
@@ -226,6 +237,8 @@ def run_build(ctx: BuildContext, plan: BuildPlan, console) -> BuildRun:
         if outcome.reason:
             msg += f": {escape(outcome.reason)}"   # reasons quote logs, not markup
         console.print(msg)
+        for w in outcome.warnings:
+            console.print(f"    [bold yellow]warning:[/] {escape(w)}")
         if outcome.status == "failed":
             break
     return run

@@ -17,32 +17,51 @@ def step_check_fit(ctx: BuildContext) -> StepOutcome:
     """Refuse, before any long work, a network whose weights cannot fit the board's block
     RAM and LUTs (weights cannot live in UltraRAM; flow/planning/fit.py, the rule the fold
     step applies again to the hardware graph with the skip FIFOs)."""
-    from brevitas_models.summary import summarize
     from ..planning.fit import FitError
     from ..planning.fit import MemoryNeed
     from ..planning.fit import capacity
     from ..planning.fit import check_memory
 
-    s = summarize(ctx.torch_model, ctx.cfg)
-    weight_bits = s.binary_weight_bits + s.int8_weight_bits
+    if ctx.cfg is not None:
+        from brevitas_models.summary import summarize
+
+        s = summarize(ctx.torch_model, ctx.cfg)
+        weight_bits = s.binary_weight_bits + s.int8_weight_bits
+        extra = {"binary_macs_per_frame": s.binary_macs, "int8_macs_per_frame": s.int8_macs}
+    else:
+        from qonnx.core.modelwrapper import ModelWrapper
+
+        from ..frontend.source_graph import weight_bits_of
+
+        weight_bits, extra = weight_bits_of(ModelWrapper(str(ctx.source_qonnx))), {}
     try:
-        info = check_memory(MemoryNeed(weight_bits, 0, 0), ctx.board, f"model '{ctx.cfg.name}'")
+        info = check_memory(MemoryNeed(weight_bits, 0, 0), ctx.board, f"model '{ctx.name}'")
     except FitError as e:
         raise BuildError(str(e)) from None
-    info.update(binary_macs_per_frame=s.binary_macs, int8_macs_per_frame=s.int8_macs)
+    info.update(extra)
     budget = capacity(ctx.board).weights
     return StepOutcome("done", f"weights {weight_bits / 2**20:.2f} Mibit of at most "
                        f"{budget / 2**20:.2f} Mibit in block RAM and LUTs", info)
 
 
 def step_export_qonnx(ctx: BuildContext) -> StepOutcome:
+    """The QONNX graph the build compiles, as <name>.qonnx.onnx: a preset's or checkpoint's
+    export, or a copy of the user's own QONNX (their file, or their module's export)."""
     from qonnx.core.modelwrapper import ModelWrapper
 
-    from brevitas_models.export import export_qonnx
+    from brevitas_models.files import write_bytes_atomic
 
-    path = export_qonnx(ctx.torch_model, ctx.cfg, ctx.out_dir / f"{ctx.cfg.name}.qonnx.onnx")
+    path = ctx.out_dir / f"{ctx.name}.qonnx.onnx"
+    if ctx.source_qonnx is not None:
+        write_bytes_atomic(path, Path(ctx.source_qonnx).read_bytes())
+        what = f"copied {ctx.source_qonnx}"
+    else:
+        from brevitas_models.export import export_qonnx
+
+        export_qonnx(ctx.torch_model, ctx.cfg, path)
+        what = f"wrote {path.name}"
     ctx.model = ModelWrapper(str(path))
-    return StepOutcome("done", f"wrote {path.name}", {"artifact": path.name})
+    return StepOutcome("done", what, {"artifact": path.name})
 
 
 def step_convert_to_finn(ctx: BuildContext) -> StepOutcome:
@@ -61,6 +80,8 @@ def step_convert_to_finn(ctx: BuildContext) -> StepOutcome:
 
 # Random frames the build checks the golden model on against FINN/qonnx execution.
 VERIFY_FRAMES = 2
+# The simulated frame period may differ this much from the estimate without a warning.
+ESTIMATE_TOLERANCE = 0.10
 
 
 def step_lower_to_hw(ctx: BuildContext) -> StepOutcome:
@@ -102,7 +123,7 @@ def step_fold(ctx: BuildContext) -> StepOutcome:
     from ..planning.folding import choose_folding
 
     try:
-        r = choose_folding(ctx.model, ctx.board, ctx.target_fps, f"model '{ctx.cfg.name}'")
+        r = choose_folding(ctx.model, ctx.board, ctx.target_fps, f"model '{ctx.name}'")
     except FoldingError as e:
         raise BuildError(str(e)) from None
     fps = ctx.board.clock_mhz * 1e6 / r.cycles_per_frame
@@ -139,35 +160,72 @@ def step_fifo_depths(ctx: BuildContext) -> StepOutcome:
 
 
 def step_verify_golden(ctx: BuildContext) -> StepOutcome:
-    """The golden model against FINN/qonnx execution of the convert_to_finn graph, on random
-    uint8 frames: every stream that holds a FINN tensor, code for code, and the outputs.
-    Writes the frames and expected outputs to golden/vectors.npz for the backends."""
+    """The golden model checked on random frames of input codes: against FINN/qonnx
+    execution of the convert_to_finn graph (every stream that holds a FINN tensor, code for
+    code, and the outputs), then against the user's source: qonnx execution of the QONNX
+    the build compiled (<name>.qonnx.onnx) and, when the build has it, the Brevitas module
+    in PyTorch, every output code (flow/frontend/verify.py). A difference from the source
+    fails the step, naming the first source node whose codes differ, unless
+    --accept-rounding, which counts the differing codes in the report. Writes the frames and
+    expected outputs to golden/vectors.npz for the backends."""
     import io
 
     import numpy as np
     from qonnx.core.modelwrapper import ModelWrapper
 
     from brevitas_models.files import write_bytes_atomic
+    from ..frontend.convert import check_source
     from ..frontend.verify import compare_with_finn
+    from ..frontend.verify import compare_with_module
+    from ..frontend.verify import compare_with_source
+    from ..frontend.verify import golden_frames
 
     finn_path = ctx.intermediate_dir / "convert_to_finn.onnx"
-    if not finn_path.is_file():
-        raise BuildError(f"'{finn_path}' is missing: run the build from convert_to_finn")
-    rng = np.random.default_rng(0)
-    h, w, c = ctx.model.tensors[ctx.model.inputs[0]].shape
-    images = rng.integers(0, 256, (VERIFY_FRAMES, c, h, w), dtype=np.uint8)
+    src_path = ctx.out_dir / f"{ctx.name}.qonnx.onnx"
+    for p in (finn_path, src_path):
+        if not p.is_file():
+            raise BuildError(f"'{p}' is missing: run the build from export_qonnx")
+    codes = golden_frames(ctx.model, VERIFY_FRAMES)
     bar, advance = progress(ctx, "FINN execution of random frames", VERIFY_FRAMES)
     with bar:
-        res = compare_with_finn(ctx.model, ModelWrapper(str(finn_path)), images, advance)
+        res = compare_with_finn(ctx.model, ModelWrapper(str(finn_path)), codes, advance)
     if res.mismatches:
         raise BuildError("golden model differs from FINN execution: "
                          + "; ".join(res.mismatches[:3]))
+    src, origins, _ = check_source(ModelWrapper(str(src_path)))
+    diffs = [compare_with_source(ctx.model, src, codes, origins,
+                                 f"the source QONNX {src_path.name} (qonnx execution)",
+                                 res.contexts)]
+    if ctx.torch_model is not None:
+        diffs.append(compare_with_module(
+            ctx.model, ctx.torch_model, codes, src, origins,
+            f"the PyTorch module {type(ctx.torch_model).__name__}"))
+    differing = [d for d in diffs if not d.equal]
+    ctx.results["source_check"] = {
+        "frames": VERIFY_FRAMES, "bit_exact": not differing,
+        "accept_rounding": ctx.accept_rounding, "references": [d.to_dict() for d in diffs]}
+    refused = [d for d in differing if not (ctx.accept_rounding and d.rounding_tie)]
+    if refused:
+        why = "; and from ".join(d.summary() for d in refused)
+        if ctx.accept_rounding:
+            why += (" (--accept-rounding accepts float-rounding ties only: this difference "
+                    "is not one)")
+        raise BuildError(f"the hardware's output codes differ from {why}")
     buf = io.BytesIO()
-    np.savez_compressed(buf, images=images, **{f"out_{k}": v for k, v in res.outputs.items()})
+    np.savez_compressed(buf, images=codes, **{f"out_{k}": v for k, v in res.outputs.items()})
     write_bytes_atomic(ctx.out_dir / "golden" / "vectors.npz", buf.getvalue())
-    return StepOutcome("done", f"{VERIFY_FRAMES} frames, {res.streams_checked} streams equal "
-                       "code for code", {"frames": VERIFY_FRAMES,
-                                         "streams_checked": res.streams_checked})
+    info = {"frames": VERIFY_FRAMES, "streams_checked": res.streams_checked,
+            "source_bit_exact": not differing,
+            "source_codes_compared": sum(d.compared for d in diffs),
+            "source_codes_differing": sum(d.differing for d in diffs)}
+    said = (f"{VERIFY_FRAMES} frames, {res.streams_checked} streams equal to FINN's code for "
+            "code; " + "; ".join(d.summary() for d in diffs))
+    warnings = []
+    if differing:
+        warnings.append(f"{info['source_codes_differing']} of {info['source_codes_compared']} "
+                        "output codes differ from the source by float-rounding ties, accepted "
+                        "by --accept-rounding: the hardware is NOT bit-exact to the source")
+    return StepOutcome("done", said, info, warnings)
 
 
 def write_folder(ctx: BuildContext, name: str, write, error: type, what: str,
@@ -326,7 +384,7 @@ def step_simulate_rtl(ctx: BuildContext) -> StepOutcome:
                 for k in vec.files if k.startswith("out_")}
     try:
         r = simulate_rtl(ctx.out_dir / "rtl", {g.inputs[0]: images_to_stream(images)},
-                         expected, tag=ctx.cfg.name, cache=default_cache(ctx.out_dir))
+                         expected, tag=ctx.name, cache=default_cache(ctx.out_dir))
     except SimulationError as e:
         raise BuildError(str(e)) from None
     from ..layers import layer_of
@@ -354,15 +412,21 @@ def step_simulate_rtl(ctx: BuildContext) -> StepOutcome:
         info["input_pace_cycles"] = pace
         info["input_pace"] = (f"the folding feeds a frame every {pace} cycles (its FIFOs are "
                               "sized for that pace); the bench does not pace its input")
-    if sim > 1.1 * est:
+    warnings = []
+    if abs(sim - est) > ESTIMATE_TOLERANCE * sim:
         info["note"] = (
-            "the simulated frame period exceeds the slowest layer's by more than 10 %: some "
-            "stream stalls that the pixel schedule (flow/planning/fifo_depths.py) does not model")
+            f"the simulated frame period ({sim} cycles) and the estimate ({est}, the slowest "
+            f"layer '{slow.name}') differ by {(est - sim) / sim:+.1%}, more than "
+            f"{ESTIMATE_TOLERANCE:.0%}: " + (
+                "some stream stalls that the pixel schedule (flow/planning/fifo_depths.py) "
+                "does not model" if sim > est else "the layer model overestimates the "
+                "slowest layer") + "; the FPS estimate of this design does not hold")
+        warnings.append(info["note"])
     write_json(ctx.out_dir / "sim" / "rtl_sim.json", info)
     return StepOutcome("done", f"{len(images)} frames bit-exact; {sim} cycles/frame simulated, "
                        f"{est} for the slowest layer ({info['estimate_error']:+.1%}); latency "
                        f"{r.latency_cycles} simulated, {lat} estimated "
-                       f"({info['latency_estimate_error']:+.1%})", info)
+                       f"({info['latency_estimate_error']:+.1%})", info, warnings)
 
 
 def step_generate_hls(ctx: BuildContext) -> StepOutcome:
@@ -475,10 +539,18 @@ def step_deploy(ctx: BuildContext) -> StepOutcome:
 
     from ..deploy import write_deploy
 
-    fmt, names, lines = landmarks_of(ctx.cfg.num_landmarks)
-    meta = {"model": ctx.cfg.name, "board": ctx.board.name, "part": ctx.board.part,
+    if ctx.cfg is not None:
+        size, landmarks = ctx.cfg.input_size, ctx.cfg.num_landmarks
+    else:
+        why = deploy_refusal(ctx.model)
+        if why:
+            return StepOutcome("skipped", why)
+        size = ctx.model.tensors[ctx.model.inputs[0]].shape[0]
+        landmarks = ctx.model.tensors[ctx.model.outputs[0]].shape[2]
+    fmt, names, lines = landmarks_of(landmarks)
+    meta = {"model": ctx.name, "board": ctx.board.name, "part": ctx.board.part,
             "clock_mhz": ctx.board.clock_mhz, "backend": ctx.backend,
-            "input_size": ctx.cfg.input_size, "num_landmarks": ctx.cfg.num_landmarks,
+            "input_size": size, "num_landmarks": landmarks,
             # what the example and the notebook draw: names, and lines between them
             "landmarks": {"format": fmt.name, "names": list(names),
                           "lines": [list(l) for l in lines]}}
@@ -488,6 +560,28 @@ def step_deploy(ctx: BuildContext) -> StepOutcome:
     what = "with the bitstream" if cfg["bitstream_built"] else "without a bitstream"
     return StepOutcome("done", f"driver for build {cfg['build_id']} in deploy/, {what}",
                        {"build_id": cfg["build_id"], "bitstream": cfg["bitstream_built"]})
+
+
+def deploy_refusal(g) -> str:
+    """Why the PYNQ driver cannot run a user's network, or "": it sends square uint8 RGB or
+    gray photos as the input codes and reads the first output as heatmaps."""
+    import numpy as np
+
+    from ..encoding import InputEncoding
+
+    enc = InputEncoding.from_dict(g.meta["input_encoding"])
+    c, h, w = enc.shape
+    if h != w or c not in (1, 3):
+        return (f"the driver takes square photos of 1 or 3 channels; the input is {c}x{h}x{w}"
+                " (the RTL, HLS and reports are built)")
+    p = np.arange(256)
+    if enc.dtype != "UINT8" or not np.array_equal(enc.pixels_to_codes(p), p):
+        return (f"the driver sends uint8 pixels p as the input codes, but the input "
+                f"quantizer '{enc.quantizer}' ({enc.dtype}, scale {enc.scale:g}) maps p/255 "
+                "to other codes; quantize the input as uint8 with scale 1/256 after x * "
+                "255/256 (brevitas_models' Stem) for the driver (the RTL, HLS and reports "
+                "are built)")
+    return ""
 
 
 def step_report(ctx: BuildContext) -> StepOutcome:
@@ -529,7 +623,7 @@ def step_report(ctx: BuildContext) -> StepOutcome:
 STEPS: list[Step] = chain_inputs([
     Step("check_fit", step_check_fit, saves_graph=False, inputs=("source", "board"),
          feeds_later=False, doc="weights vs the board's on-chip RAM"),
-    Step("export_qonnx", step_export_qonnx, doc="Brevitas -> QONNX, cleaned",
+    Step("export_qonnx", step_export_qonnx, doc="Brevitas -> QONNX, cleaned (or the user's QONNX, copied)",
          artifacts=("*.qonnx.onnx",), inputs=("source", "packages", "code:model")),
     Step("convert_to_finn", step_convert_to_finn, inputs=("code:frontend",),
          doc="QONNX -> FINN-ONNX (MultiThreshold)"),
@@ -543,7 +637,8 @@ STEPS: list[Step] = chain_inputs([
     Step("fifo_depths", step_fifo_depths, graph="hw",
          doc="FIFO depths that keep the joins deadlock-free"),
     Step("verify_golden", step_verify_golden, saves_graph=False, artifacts=("golden",),
-         doc="golden model == FINN execution, code for code"),
+         inputs=("rounding",),
+         doc="golden model == FINN execution code for code, and == the source's outputs"),
     Step("generate_rtl", step_generate_rtl, saves_graph=False, artifacts=("rtl",),
          inputs=("code:backends",), doc="RTL: hw/ instances, ROM files, stitched top"),
     Step("synthesize", step_synthesize, saves_graph=False, artifacts=("synth",),
