@@ -40,12 +40,15 @@ def test_build_simulated_its_rtl(network):
     sim = report["simulation"]
     assert sim["bit_exact"] and sim["frames"] >= 2
     # the report sets the measured figure beside the estimate
-    assert sim["estimate_cycles_per_frame"] == report["cycles_per_frame"]
+    # the slowest layer's period (the folding's input pace may be slower: not what the
+    # full-rate bench measures)
+    assert sim["estimate_cycles_per_frame"] == max(layer["cycles"] for layer in report["layers"])
+    assert report["cycles_per_frame"] >= sim["estimate_cycles_per_frame"]
     assert sim["cycles_per_frame"] > 0
     # FIFO depths from the full pipeline's schedule: the RTL streams at the estimated period
     assert sim["cycles_per_frame"] <= 1.1 * sim["estimate_cycles_per_frame"]
     assert sim["estimate_error"] == pytest.approx(
-        (report["cycles_per_frame"] - sim["cycles_per_frame"]) / sim["cycles_per_frame"],
+        (sim["estimate_cycles_per_frame"] - sim["cycles_per_frame"]) / sim["cycles_per_frame"],
         abs=1e-3)
     # the latency estimate models what the bench measures: within 25 % of it
     assert abs(sim["latency_estimate_error"]) <= 0.25, sim

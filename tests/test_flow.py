@@ -102,7 +102,11 @@ def test_tiny_build_writes_the_folder_and_report(tiny_build):
     # the RTL it wrote is the RTL it simulated, bit-exact, and the report compares cycles
     assert (out / "rtl" / "accelerator.sv").is_file()
     sim = report["simulation"]
-    assert sim["bit_exact"] and sim["estimate_cycles_per_frame"] == report["cycles_per_frame"]
+    # the estimate of what the bench measures is the slowest layer's period; the folding may
+    # pace the input slower still (report["cycles_per_frame"], the input pace's FIFOs)
+    slowest = max(layer["cycles"] for layer in report["layers"])
+    assert sim["bit_exact"] and sim["estimate_cycles_per_frame"] == slowest
+    assert report["cycles_per_frame"] == sim.get("input_pace_cycles", slowest) >= slowest
     # FIFO depths from the full pipeline's schedule: the RTL streams at the estimated period
     # (it took 5.9x the estimate with depths from one frame)
     assert sim["cycles_per_frame"] <= 1.1 * sim["estimate_cycles_per_frame"]
@@ -115,7 +119,7 @@ def test_tiny_build_writes_the_folder_and_report(tiny_build):
     assert set(report["estimates"]) >= {"cycles_per_frame", "latency_cycles_estimate",
                                         "resources"}
     cycles = report["cycles_per_frame"]
-    assert cycles == max(layer["cycles"] for layer in report["layers"]) > 0
+    assert cycles >= max(layer["cycles"] for layer in report["layers"]) > 0
     assert report["fps_estimate"] == pytest.approx(100e6 / cycles)
     res = report["resources"]
     assert res["source"] == "estimate" and all(res[k] >= 0 for k in ("lut", "ff", "bram36",
@@ -290,13 +294,14 @@ def test_a_clock_that_is_not_a_clock_is_refused_up_front(clock, tmp_path):
 
 def test_unreachable_target_fails_and_leaves_nothing_that_looks_complete(tiny_build):
     """Below the up-front bound of one input pixel per cycle (97,656 FPS here), but above
-    what the stem's window reaches fully parallel (7,971.9 FPS): fold refuses, naming it."""
+    what the stem's window reaches fully parallel (a whole 7x7 window per cycle, 1,444 cycles
+    for the 38x38 padded frame: 69,252.1 FPS): fold refuses, naming it."""
     out, _ = tiny_build
     r = build("--board", "pynq-z2", "--model", "hg-hpm-tiny", "--output", str(out),
-              "--from", "fold", "--target-fps", "50000")
+              "--from", "fold", "--target-fps", "80000")
     assert r.returncode == 1
     text = " ".join(r.stdout.split())
-    assert "--target-fps 50000" in text and "at most 7971.9 FPS" in text
+    assert "--target-fps 80000" in text and "at most 69252.1 FPS" in text
     assert "sliding_window_0" in text and "Traceback" not in text
     report = json.loads((out / "report.json").read_text())
     assert report["status"] == "failed"
