@@ -270,7 +270,7 @@ module sliding_window #(
     endfunction
     // w_row + w_row_done < c
     function automatic logic w_below(input logic signed [YW-1:0] c);
-        w_below = w_row < c - 1'b1 || (w_row == c - 1'b1 && !w_row_done);
+        w_below = w_row < c - 1 || (w_row == c - 1 && !w_row_done);    // (signed: c - 1)
     endfunction
 
     always_ff @(posedge clk) begin
