@@ -8,8 +8,16 @@
 // (oy, ox, ky, kx, channel beat) and issues one memory read per output beat. R rows let the
 // writer fill the next STRIDE rows while the reader still uses the current K, so in steady
 // state the reader issues one beat per cycle, also across frame boundaries (the writer may
-// run into the next frame). Both sides only compare row numbers relative to the reader's
-// frame, so every counter is bounded.
+// run into the next frame). Rows are numbered relative to the reader's frame, so every
+// counter is bounded.
+//
+// Timing: the decisions of a cycle (issue a read, take an input beat) read registers only.
+// What they compare, the reader's position against the writer's, is kept as differences
+// that are updated by a constant per kind of step (next beat, next kernel row, next window,
+// next output row, next frame) and tested by their sign bit; the padding flag and the read
+// address are registers computed one cycle ahead. So no comparator or adder lies between
+// the reader's counters and the decisions, and the cycle-by-cycle behaviour is that of
+// comparing the positions directly.
 //
 // A frame's output starts only after the frame's first input beat (no padding beats of a
 // frame that never comes). Latency: 3 cycles from an input beat to an output beat that uses
@@ -45,38 +53,53 @@ module sliding_window #(
     localparam int ROWB = IN_W * CB;                  // beats per input row
     localparam int DEPTH = R * ROWB;
     localparam int AW   = (DEPTH > 1) ? $clog2(DEPTH) : 1;
-    localparam int AW1  = AW + 1;
 
-    // Signed widths: rows span [-IN_H - PAD_T, 2*IN_H + R] relative to the reader's frame,
-    // beat columns span [-PAD_L*CB, (IN_W + PAD_R + STRIDE)*CB].
-    localparam int YW  = $clog2(2 * IN_H + PAD_T + PAD_B + R + 1) + 2;
-    localparam int XW  = $clog2((IN_W + PAD_L + PAD_R + K + STRIDE) * CB + 1) + 2;
     localparam int CBW = (CB > 1) ? $clog2(CB) : 1;
     localparam int KW  = (K > 1) ? $clog2(K) : 1;
     localparam int OHW = (OH > 1) ? $clog2(OH) : 1;
     localparam int OWW = (OW > 1) ? $clog2(OW) : 1;
     localparam int RBW = (ROWB > 1) ? $clog2(ROWB) : 1;
+    // the reader's pixel in the padded image: px = ox*STRIDE + kx, py = oy*STRIDE + ky
+    localparam int PXW = $clog2(IN_W + PAD_L + PAD_R + 1);
+    localparam int PYW = $clog2(IN_H + PAD_T + PAD_B + 1);
+    // Signed widths: writer rows span [-IN_H - PAD_T, 2*IN_H + R] relative to the reader's
+    // frame; DW holds a difference of two beat positions (row * ROWB + beat column) there.
+    localparam int YW  = $clog2(2 * IN_H + PAD_T + PAD_B + R + 1) + 2;
+    // The writer is at most R rows below the window's top, the reader at most a window and
+    // the padding rows past the last beat it read; DW holds that with a margin.
+    localparam int DW  = $clog2((2 * R + PAD_T + PAD_B + 2) * ROWB
+                                + (IN_W + PAD_L + PAD_R + K + STRIDE) * CB + 1) + 1;
 
-    // Memory offsets (in words) of whole rows, reduced modulo the buffer.
-    localparam int ROW_OFF    = ROWB;                                   // next ky
-    localparam int STRIDE_OFF = STRIDE * ROWB;                          // next oy
-    localparam int FRAME_ROWS = IN_H - (OH - 1) * STRIDE;               // last oy -> next frame
-    localparam int FRAME_OFF  = (((FRAME_ROWS % R) + R) % R) * ROWB;
-    // Input row 0 of the first frame is written at address 0, so row -PAD_T sits this far on.
-    localparam int BASE0      = (((-PAD_T % R) + R) % R) * ROWB;
+    // What one reader step moves, by kind: the beat position (row * ROWB + beat column, the
+    // next frame's rows renumbered to the current one's), the window's top row, and the
+    // padded pixel. A window's last beat is at row +K-1, column +K*CB-1 from its first.
+    localparam int LAST_COL = K * CB - 1;
+    localparam int STEP_KY = ROWB - LAST_COL;                                  // next ky
+    localparam int STEP_OX = -(K - 1) * ROWB + STRIDE * CB - LAST_COL;         // next window
+    localparam int STEP_OY = (STRIDE - K + 1) * ROWB - (OW - 1) * STRIDE * CB - LAST_COL;
+    localparam int STEP_FR = (IN_H - (OH - 1) * STRIDE - K + 1) * ROWB
+                             - (OW - 1) * STRIDE * CB - LAST_COL;              // next frame
+    localparam int TOP_FR  = IN_H - (OH - 1) * STRIDE;      // window top, last oy -> next frame
+    // Input row 0 of the first frame is at address 0; the reader starts at row -PAD_T,
+    // beat column -PAD_L*CB: the same offset modulo the buffer (read only where not padding).
+    localparam int START   = PAD_T * ROWB + PAD_L * CB;
+    localparam int ADDR0   = ((DEPTH - START % DEPTH) % DEPTH);
 
     localparam logic [BITS-1:0] PAD_ELEM = BITS'(PAD_CODE);
     localparam logic [W-1:0]    PAD_VEC  = {SIMD{PAD_ELEM}};
 
-    localparam logic signed [YW-1:0] ROW_TOP0  = YW'(-PAD_T);
-    localparam logic signed [XW-1:0] COL_LEFT0 = XW'(-PAD_L * CB);
+    // the same steps of the read address, modulo the buffer (in [0, DEPTH))
+    localparam logic [AW-1:0] A_BEAT = AW'(1 % DEPTH);
+    localparam logic [AW-1:0] A_KY   = AW'(((STEP_KY % DEPTH) + DEPTH) % DEPTH);
+    localparam logic [AW-1:0] A_OX   = AW'(((STEP_OX % DEPTH) + DEPTH) % DEPTH);
+    localparam logic [AW-1:0] A_OY   = AW'(((STEP_OY % DEPTH) + DEPTH) % DEPTH);
+    localparam logic [AW-1:0] A_FR   = AW'(((STEP_FR % DEPTH) + DEPTH) % DEPTH);
+    localparam logic signed [AW+1:0] WRAP = (AW + 2)'(DEPTH);
 
-    function automatic logic [AW-1:0] addr_add(input logic [AW-1:0] a, input logic [AW-1:0] inc);
-        // a, inc < DEPTH, so one conditional subtract wraps the sum.
-        logic [AW:0] s;
-        s = {1'b0, a} + {1'b0, inc};
-        if (s >= AW1'(DEPTH)) s = s - AW1'(DEPTH);
-        addr_add = s[AW-1:0];
+    function automatic logic pad_at(input logic [PXW-1:0] px, input logic [PYW-1:0] py);
+        // (as 32-bit signed: with no padding on a side the compare is constant, without a lint warning)
+        pad_at = $signed(32'(px)) < PAD_L || $signed(32'(px)) >= IN_W + PAD_L ||
+                 $signed(32'(py)) < PAD_T || $signed(32'(py)) >= IN_H + PAD_T;
     endfunction
 
     // ---------------------------------------------------------------- line buffer memory
@@ -90,21 +113,24 @@ module sliding_window #(
         if (rd_en) mem_q <= mem[rd_addr];
     end
 
-    // ---------------------------------------------------------------- reader state
+    // ---------------------------------------------------------------- state
     logic [CBW-1:0]        r_cb;
     logic [KW-1:0]         r_kx, r_ky;
     logic [OWW-1:0]        r_ox;
     logic [OHW-1:0]        r_oy;
-    logic signed [YW-1:0]  r_top;        // input row of the window's top: oy*STRIDE - PAD_T
-    logic signed [YW-1:0]  r_y;          // input row being read: r_top + ky
-    logic signed [XW-1:0]  r_left;       // beat column of the window's left: (ox*STRIDE - PAD_L)*CB
-    logic signed [XW-1:0]  r_x;          // beat column of pixel kx: r_left + kx*CB
-    logic [AW-1:0]         r_top_addr;   // memory address of row r_top, column 0
-    logic [AW-1:0]         r_row_addr;   // memory address of row r_y, column 0
-
-    // ---------------------------------------------------------------- writer state
+    logic [PXW-1:0]        r_px;
+    logic [PYW-1:0]        r_py;
+    logic                  r_pad;        // the beat at (r_py, r_px) is padding
+    logic [AW-1:0]         r_addr;       // its memory address (where it is not padding)
+    // written beats - the reader's beat position - 1: the reader's beat is written iff >= 0
+    logic signed [DW-1:0]  ahead;
     logic [RBW-1:0]        w_col;        // next beat within the row
     logic signed [YW-1:0]  w_row;        // row being written, numbered in the reader's frame
+    // window top + R - 1 - w_row: the writer may write its row iff >= 0 (the reader never
+    // goes back above the window's top, so the row R above is free)
+    logic signed [YW-1:0]  room;
+    logic                  w_in_frame;   // w_row < 2*IN_H - 1 (see s_axis_tready)
+    logic                  started;      // a beat of the reader's frame has been written
 
     // ---------------------------------------------------------------- output queue
     // Three entries: with one read in flight the reader may issue whenever the queue has
@@ -114,89 +140,159 @@ module sliding_window #(
     logic       rd_pending, rd_pad;     // read issued last cycle, and whether it was padding
 
     // ---------------------------------------------------------------- reader control
-    logic signed [XW-1:0] r_beat;
-    logic pad, ready_data, frame_started, issue;
-    logic last_cb, last_kx, last_ky, last_ox, last_oy, frame_done;
+    logic issue, frame_done, w_row_done;
+    logic last_cb, last_kx, last_ky, last_ox, last_oy;   // the counters at their last value
+    logic [CBW-1:0]       cb_n;
+    logic [KW-1:0]        kx_n, ky_n;
+    logic [OWW-1:0]       ox_n;
+    logic [OHW-1:0]       oy_n;
+    logic [PXW-1:0]       px_n;
+    logic [PYW-1:0]       py_n;
+    logic [AW-1:0]        a_sum;
+    logic signed [AW+1:0] a_wrap;
+
+    // A frame starts only after its first input beat, even where it begins with padding, so
+    // no output of a frame that never comes is sent. A data beat needs its beat written.
+    assign issue = started && (r_pad || !ahead[DW-1]) && oq_free > 2'(rd_pending);
+    assign rd_en = issue && !r_pad;
+    assign rd_addr = r_addr;
+
+    typedef enum logic [2:0] {S_BEAT, S_KY, S_OX, S_OY, S_FR} step_kind_t;
+    step_kind_t kind;                   // what the reader's next issue moves (a register)
+
+    function automatic step_kind_t step_kind(input logic cb, kx, ky, ox, oy);
+        // the counters that are at their last value -> the step the next issue makes
+        step_kind = !cb ? S_BEAT : !kx ? S_BEAT : !ky ? S_KY : !ox ? S_OX : !oy ? S_OY : S_FR;
+    endfunction
 
     always_comb begin
-        r_beat = r_x + XW'(r_cb);
-        pad = (r_y < 0) || (r_y >= YW'(IN_H)) || (r_x < 0) || (r_x >= XW'(ROWB));
-        // Data beat present: its row is complete, or it is the current row and written.
-        ready_data = (w_row > r_y) || (w_row == r_y && $signed(XW'(w_col)) > r_beat);
-        // A frame starts only after its first input beat, even where it begins with padding,
-        // so no output of a frame that never comes is sent.
-        frame_started = (w_row > 0) || (w_row == 0 && w_col != '0);
-        issue = rst_n && frame_started && (pad || ready_data) && oq_free > 2'(rd_pending);
-        rd_en = issue && !pad;
-        rd_addr = r_row_addr + AW'(r_beat[XW-1:0]);   // never wraps: rows start at k*ROWB
+        frame_done = issue && kind == S_FR;
 
-        last_cb = r_cb == CBW'(CB - 1);
-        last_kx = r_kx == KW'(K - 1);
-        last_ky = r_ky == KW'(K - 1);
-        last_ox = r_ox == OWW'(OW - 1);
-        last_oy = r_oy == OHW'(OH - 1);
-        frame_done = issue && last_cb && last_kx && last_ky && last_ox && last_oy;
-    end
-
-    always_ff @(posedge clk) begin
-        if (!rst_n) begin
-            r_cb <= '0; r_kx <= '0; r_ky <= '0; r_ox <= '0; r_oy <= '0;
-            r_top <= ROW_TOP0; r_y <= ROW_TOP0;
-            r_left <= COL_LEFT0; r_x <= COL_LEFT0;
-            r_top_addr <= AW'(BASE0); r_row_addr <= AW'(BASE0);
-        end else if (issue) begin
-            r_cb <= last_cb ? '0 : r_cb + 1'b1;
-            if (last_cb) begin
-                r_kx <= last_kx ? '0 : r_kx + 1'b1;
-                r_x  <= r_x + XW'(CB);
-                if (last_kx) begin
-                    r_ky <= last_ky ? '0 : r_ky + 1'b1;
-                    r_x  <= r_left;
-                    r_y  <= r_y + 1'b1;
-                    r_row_addr <= addr_add(r_row_addr, AW'(ROW_OFF));
-                    if (last_ky) begin
-                        // next window: same rows, STRIDE pixels to the right
-                        r_ox <= last_ox ? '0 : r_ox + 1'b1;
-                        r_left <= r_left + XW'(STRIDE * CB);
-                        r_x  <= r_left + XW'(STRIDE * CB);
-                        r_y  <= r_top;
-                        r_row_addr <= r_top_addr;
-                        if (last_ox) begin
-                            // next output row: STRIDE rows down, back to the left edge
-                            r_oy <= last_oy ? '0 : r_oy + 1'b1;
-                            r_left <= COL_LEFT0;
-                            r_x  <= COL_LEFT0;
-                            r_top <= last_oy ? ROW_TOP0 : r_top + YW'(STRIDE);
-                            r_y   <= last_oy ? ROW_TOP0 : r_top + YW'(STRIDE);
-                            r_top_addr <= addr_add(r_top_addr, AW'(last_oy ? FRAME_OFF : STRIDE_OFF));
-                            r_row_addr <= addr_add(r_top_addr, AW'(last_oy ? FRAME_OFF : STRIDE_OFF));
-                        end
+        // The reader's next position, should it issue (from its counters only: issue is
+        // the registers' enable, not in their data path).
+        cb_n = last_cb ? '0 : r_cb + 1'b1;
+        kx_n = r_kx; ky_n = r_ky; ox_n = r_ox; oy_n = r_oy;
+        px_n = r_px; py_n = r_py;
+        if (last_cb) begin
+            kx_n = last_kx ? '0 : r_kx + 1'b1;
+            px_n = r_px + 1'b1;
+            if (last_kx) begin
+                ky_n = last_ky ? '0 : r_ky + 1'b1;
+                px_n = r_px - PXW'(K - 1);
+                py_n = r_py + 1'b1;
+                if (last_ky) begin
+                    // next window: same rows, STRIDE pixels to the right
+                    ox_n = last_ox ? '0 : r_ox + 1'b1;
+                    px_n = r_px - PXW'(K - 1 - STRIDE);
+                    py_n = r_py - PYW'(K - 1);
+                    if (last_ox) begin
+                        // next output row: STRIDE rows down, back to the left edge
+                        oy_n = last_oy ? '0 : r_oy + 1'b1;
+                        px_n = '0;
+                        py_n = last_oy ? '0 : r_py - PYW'(K - 1 - STRIDE);
                     end
                 end
             end
         end
     end
 
-    // ---------------------------------------------------------------- writer control
-    // A row may be written once the reader no longer needs the row R above it (the reader
-    // never goes back above r_top). The writer stays within one frame of the reader: it may
-    // not start the last row of the frame after the reader's.
-    assign s_axis_tready = rst_n && (w_row < r_top + YW'(R)) && (w_row < YW'(2 * IN_H - 1));
-    assign wr_en = s_axis_tvalid && s_axis_tready;
+    // The constants of each kind of step, so that every register below adds one constant
+    // to itself (one adder each, no adder before it).
+    logic signed [DW-1:0] step_w, step_nw;   // ahead's change with and without a write
+    logic signed [YW-1:0] top_step;          // the window's top row
+    logic [AW-1:0]        a_step;            // the read address, modulo the buffer,
+    logic signed [AW+1:0] a_wstep;           // ... and the same minus DEPTH
+    always_comb begin
+        case (kind)
+            S_BEAT: begin
+                step_nw = -DW'(1); step_w = '0; top_step = '0;
+                a_step = A_BEAT; a_wstep = $signed({1'b0, A_BEAT}) - WRAP;
+            end
+            S_KY: begin
+                step_nw = -DW'(STEP_KY); step_w = DW'(1 - STEP_KY); top_step = '0;
+                a_step = A_KY; a_wstep = $signed({1'b0, A_KY}) - WRAP;
+            end
+            S_OX: begin
+                step_nw = -DW'(STEP_OX); step_w = DW'(1 - STEP_OX); top_step = '0;
+                a_step = A_OX; a_wstep = $signed({1'b0, A_OX}) - WRAP;
+            end
+            S_OY: begin
+                step_nw = -DW'(STEP_OY); step_w = DW'(1 - STEP_OY); top_step = YW'(STRIDE);
+                a_step = A_OY; a_wstep = $signed({1'b0, A_OY}) - WRAP;
+            end
+            default: begin
+                step_nw = -DW'(STEP_FR); step_w = DW'(1 - STEP_FR); top_step = YW'(TOP_FR);
+                a_step = A_FR; a_wstep = $signed({1'b0, A_FR}) - WRAP;
+            end
+        endcase
+        // r_addr + a_step modulo DEPTH: both sums at once, the wrapped one where it is >= 0
+        a_sum  = r_addr + a_step;
+        a_wrap = $signed({2'b0, r_addr}) + a_wstep;
+    end
 
-    logic w_row_done;
+    always_ff @(posedge clk) begin
+        if (!rst_n) begin
+            r_cb <= '0; r_kx <= '0; r_ky <= '0; r_ox <= '0; r_oy <= '0;
+            r_px <= '0; r_py <= '0;
+            r_pad <= pad_at('0, '0);
+            r_addr <= AW'(ADDR0);
+            last_cb <= CB == 1; last_kx <= K == 1; last_ky <= K == 1;
+            last_ox <= OW == 1; last_oy <= OH == 1;
+            kind <= step_kind(CB == 1, K == 1, K == 1, OW == 1, OH == 1);
+        end else if (issue) begin
+            last_cb <= cb_n == CBW'(CB - 1);
+            last_kx <= kx_n == KW'(K - 1);
+            last_ky <= ky_n == KW'(K - 1);
+            last_ox <= ox_n == OWW'(OW - 1);
+            last_oy <= oy_n == OHW'(OH - 1);
+            kind <= step_kind(cb_n == CBW'(CB - 1), kx_n == KW'(K - 1), ky_n == KW'(K - 1),
+                              ox_n == OWW'(OW - 1), oy_n == OHW'(OH - 1));
+            r_cb <= cb_n; r_kx <= kx_n; r_ky <= ky_n; r_ox <= ox_n; r_oy <= oy_n;
+            r_px <= px_n; r_py <= py_n;
+            r_pad <= pad_at(px_n, py_n);
+            r_addr <= a_wrap[AW+1] ? a_sum : a_wrap[AW-1:0];
+        end
+    end
+
+    // ---------------------------------------------------------------- writer control
+    // The writer stays within one frame of the reader: it may not start the last row of the
+    // frame after the reader's.
+    // (wr_en without rst_n: every register it changes is reset, and the memory holds no
+    // state a reset must clear)
+    assign s_axis_tready = rst_n && !room[YW-1] && w_in_frame;
+    assign wr_en = s_axis_tvalid && !room[YW-1] && w_in_frame;
     assign w_row_done = wr_en && w_col == RBW'(ROWB - 1);
+
+    // w_row + w_row_done > c, or = c with a beat of the next row written: the writer will
+    // be past beat 0 of row c (a test of the registers, before frame_done selects)
+    function automatic logic w_past(input logic signed [YW-1:0] c);
+        w_past = w_row > c || (w_row == c && (w_col != '0 || wr_en));
+    endfunction
+    // w_row + w_row_done < c
+    function automatic logic w_below(input logic signed [YW-1:0] c);
+        w_below = w_row < c - 1 || (w_row == c - 1 && !w_row_done);    // (signed: c - 1)
+    endfunction
 
     always_ff @(posedge clk) begin
         if (!rst_n) begin
             w_col <= '0; wr_addr <= '0; w_row <= '0;
+            ahead <= DW'(START - 1);
+            room <= YW'(R - 1 - PAD_T);
+            w_in_frame <= 1'b1;
+            started <= 1'b0;
         end else begin
-            if (wr_en) begin
-                w_col   <= w_row_done ? '0 : w_col + 1'b1;
-                wr_addr <= addr_add(wr_addr, AW'(1));    // rows are stored back to back
-            end
-            // Renumber when the reader moves to its next frame.
-            w_row <= w_row + YW'(w_row_done) - (frame_done ? YW'(IN_H) : '0);
+            if (wr_en)                                   // rows are stored back to back
+                wr_addr <= (wr_addr == AW'(DEPTH - 1)) ? '0 : wr_addr + 1'b1;
+            if (wr_en) w_col <= w_row_done ? '0 : w_col + 1'b1;
+            // renumbered when the reader moves to its next frame
+            w_row <= w_row + (frame_done ? (w_row_done ? YW'(1 - IN_H) : YW'(-IN_H))
+                                         : YW'(w_row_done));
+            // (each of these a register plus one of a few constants: one adder)
+            ahead <= ahead + (issue ? (wr_en ? step_w : step_nw) : DW'(wr_en));
+            room <= room + (issue ? (w_row_done ? top_step - 1'b1 : top_step)
+                                  : (w_row_done ? -YW'(1) : '0));
+            w_in_frame <= frame_done ? w_below(YW'(3 * IN_H - 1)) : w_below(YW'(2 * IN_H - 1));
+            started <= frame_done ? w_past(YW'(IN_H)) : w_past('0);
         end
     end
 
@@ -207,7 +303,7 @@ module sliding_window #(
             rd_pad <= 1'b0;
         end else begin
             rd_pending <= issue;
-            rd_pad <= pad;
+            rd_pad <= r_pad;
         end
     end
 

@@ -68,12 +68,20 @@ module threshold_unit #(
             end
         end
 
-        // Stage 3: count + BASE (truncated to OUT_BITS, the output type holds it).
-        logic [CNT_W-1:0] cnt;
+        // Stage 3: count + BASE (truncated to OUT_BITS, the output type holds it). A
+        // channel's thresholds are sorted (flow/layers/thresholding.py), so ge is a
+        // thermometer code, ones below its count n: bit j of n is set where n lies in
+        // [a, a + 2^j) for an odd multiple a of 2^j, that is ge[a-1] && !ge[a+2^j-1]. Each bit
+        // is an OR of such pairs, a few LUT levels, where an adder tree over LEVELS bits took
+        // 14 levels and most of a 100 MHz cycle at LEVELS = 255.
+        logic [CNT_W-1:0]         cnt;
+        logic [(1 << CNT_W)-1:0]  th;        // ge, zero-extended: th[n] is 0 from n = LEVELS
+        assign th = {{((1 << CNT_W) - LEVELS){1'b0}}, ge};
         always_comb begin
             cnt = '0;
-            for (int l = 0; l < LEVELS; l++)
-                cnt = cnt + CNT_W'(ge[l]);
+            for (int j = 0; j < CNT_W; j++)
+                for (int a = 1 << j; a < (1 << CNT_W); a += 1 << (j + 1))
+                    cnt[j] = cnt[j] | (th[a - 1] & !th[a + (1 << j) - 1]);
         end
         logic [OUT_BITS-1:0] y;
         always_ff @(posedge clk) begin

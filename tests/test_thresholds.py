@@ -93,3 +93,18 @@ def test_bisection_matches_enumeration_on_a_requantizer():
     reached = by_enumeration.thresholds <= hi     # unreached levels may differ past the end
     np.testing.assert_array_equal(by_bisection.thresholds[reached],
                                   by_enumeration.thresholds[reached])
+
+
+def test_backends_refuse_decreasing_thresholds():
+    """hw/threshold_unit.sv decodes the compares as a thermometer code (and the golden model
+    counts with searchsorted): a channel whose thresholds decrease is refused, named."""
+    from flow.backends.hwparams import output_stage
+    from flow.hwgraph import HwNode
+
+    T = np.array([[-3, 0, 5], [1, 1, 2], [4, 2, 7]])
+    node = HwNode("thr", "threshold", ["x"], ["y"], {"base": 0},
+                  {"thresholds": T, "flip": np.zeros(3, np.int64)})
+    with pytest.raises(ValueError, match=r"node 'thr'.*channel\(s\) \[2\] decrease"):
+        output_stage(node, -10, 10)
+    node.arrays["thresholds"] = np.sort(T, axis=1)
+    assert output_stage(node, -10, 10).levels == 3

@@ -74,6 +74,13 @@ def output_stage(node: HwNode, x_lo: int, x_hi: int) -> OutputStage:
             out_max=int(node.attrs["out_max"]))
     if "thresholds" in node.arrays:
         T, flip = node.arrays["thresholds"], node.arrays["flip"].astype(bool)
+        falling = np.flatnonzero((np.diff(T, axis=1) < 0).any(axis=1)) if T.shape[1] > 1 else []
+        if len(falling):
+            # the golden model counts them as sorted and hw/threshold_unit.sv decodes their
+            # compares as a thermometer code
+            raise ValueError(f"node '{node.name}': the thresholds of channel(s) "
+                             f"{falling[:8].tolist()} decrease; each channel's thresholds "
+                             "must be nondecreasing")
         # s*x spans [-x_hi, -x_lo] on flipped channels: thresholds beyond the reachable
         # values are clamped to one past the end, which counts the same
         lo, hi = min(x_lo, -x_hi), max(x_hi, -x_lo)
