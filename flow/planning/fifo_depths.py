@@ -53,8 +53,19 @@ from ..layers.fifo import fifo_resources
 from ..layers.width_converter import stream_elems
 from ..layers.width_converter import width_converter_cost
 
-# Every connection is a 2-deep handshake buffer (skid buffer) in the RTL anyway.
+# Every connection is a 2-deep handshake buffer (skid buffer) in the RTL anyway: two words.
 IMPLICIT_DEPTH = 2
+
+
+def needs_fifo(g: HwGraph, stream: str, pixels: int) -> bool:
+    """Whether `pixels` waiting on `stream` (the schedule's occupancy) need a FIFO. One pixel
+    is every stream's (its producer holds the pixel it emits). Beyond that, the implicit
+    handshake buffer holds IMPLICIT_DEPTH words, not pixels: a pixel of C channels at E
+    elements per beat is C/E words. (Counted in pixels, a 2-channel skip at PE 1 holding 2
+    pixels got no FIFO and deadlocked a random hourglass of sim/test_hourglass_period.py.)"""
+    t = g.tensors[stream]
+    words = pixels * -(-t.channels // stream_elems(g, stream))
+    return pixels > IMPLICIT_DEPTH or (pixels > 1 and words > IMPLICIT_DEPTH)
 
 
 @dataclass
@@ -214,7 +225,7 @@ def fifo_depths(g: HwGraph) -> tuple[dict[str, int], Schedule]:
     schedule's occupancy, MARGIN_ROWS image rows more into an add, a pixel more where a
     concat would wait on a slow input or (from a channel slice) into any join."""
     s = schedule(g)
-    depths = {k: v for k, v in s.occupancy.items() if v > IMPLICIT_DEPTH}
+    depths = {k: v for k, v in s.occupancy.items() if needs_fifo(g, k, v)}
     for k in depths:
         if any(c.kind == "add" for c in g.consumers(k)):
             depths[k] += math.ceil(MARGIN_ROWS * g.tensors[k].shape[1])
