@@ -58,14 +58,19 @@ IMPLICIT_DEPTH = 2
 
 
 def needs_fifo(g: HwGraph, stream: str, pixels: int) -> bool:
-    """Whether `pixels` waiting on `stream` (the schedule's occupancy) need a FIFO. One pixel
-    is every stream's (its producer holds the pixel it emits). Beyond that, the implicit
-    handshake buffer holds IMPLICIT_DEPTH words, not pixels: a pixel of C channels at E
-    elements per beat is C/E words. (Counted in pixels, a 2-channel skip at PE 1 holding 2
-    pixels got no FIFO and deadlocked a random hourglass of sim/test_hourglass_period.py.)"""
+    """Whether `pixels` waiting on `stream` (the schedule's occupancy) need a FIFO: more
+    than IMPLICIT_DEPTH pixels; or, into an add, more than the implicit handshake buffer's
+    IMPLICIT_DEPTH words, where a pixel of C channels at E elements per beat is C/E words: the
+    add's other input may need the whole pixel first (an MVTU reads all K inputs before its
+    first output), so its skip holds that pixel. (A concat reads its inputs in turn and has
+    its own rule, CONCAT_SKEW.) Counted in pixels, random hourglasses of
+    sim/test_hourglass_period.py deadlocked (a 1x1 residual conv at PE 1 beside its 8-channel
+    skip; a 2-channel skip holding 2 pixels)."""
+    if pixels > IMPLICIT_DEPTH:
+        return True
     t = g.tensors[stream]
-    words = pixels * -(-t.channels // stream_elems(g, stream))
-    return pixels > IMPLICIT_DEPTH or (pixels > 1 and words > IMPLICIT_DEPTH)
+    joins = any(c.kind == "add" for c in g.consumers(stream))
+    return joins and pixels * -(-t.channels // stream_elems(g, stream)) > IMPLICIT_DEPTH
 
 
 @dataclass
