@@ -69,12 +69,13 @@ BURSTY_STEM = pytest.mark.xfail(strict=True, reason="a strided parallel window's
                                 "into a slower-per-window MVTU: 228 simulated, 204 estimated")
 
 
-@pytest.mark.parametrize("seed", [pytest.param(0, marks=BURSTY_STEM), 1, 2])
+# seed 3 deadlocked before fifo_depths.needs_fifo counted a pixel's words into an add
+@pytest.mark.parametrize("seed", [pytest.param(0, marks=BURSTY_STEM), 1, 3])
 def test_frame_period_within_10_percent(seed):
     check_period(seed)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", range(3, 15))
+@pytest.mark.parametrize("seed", [2, *range(4, 15)])
 def test_frame_period_within_10_percent_more_seeds(seed):
     check_period(seed)
