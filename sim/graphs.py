@@ -289,3 +289,137 @@ def uram_fifo_chain(seed: int = 0, frames: int = 2):
     b.g.topo_sort()
     b.g.check()
     return b.g, b.feeds
+
+
+# -- hourglass-shaped networks, for the frame-period tests ------------------------------------
+# What the flow lowers a binarized hourglass to (flow/examples/mini_hourglass.py's hardware
+# graph): an 8-bit stem (window + int_mvtu + thresholds to int8); binary convs as threshold
+# (int8 -> sign) -> window -> xnor_mvtu with the int8 requantizer; max-pool or a stride-2 conv
+# going down; nearest upsampling going up; skip links joined by add or concat; an 8-bit 1x1
+# head. Unfolded: fold them (flow/planning/folding.py) before use.
+
+class _Hourglass(_Builder):
+    def __init__(self, rng, frames, data_rng):
+        super().__init__(rng, frames)
+        self.k = 0
+        self.data_rng = data_rng     # the frames: the graph is the same for any count
+
+    def inp(self, name, shape, dtype):
+        self.g.add_tensor(HwTensor(name, tuple(shape), dtype))
+        self.g.inputs.append(name)
+        self.feeds[name] = _codes(self.data_rng, dtype, (self.frames, *shape))
+        return name
+
+    def fresh(self, stem: str) -> str:
+        self.k += 1
+        return f"{stem}{self.k}"
+
+    def tensor(self, shape, dtype) -> str:
+        name = self.fresh("t")
+        self.g.add_tensor(HwTensor(name, tuple(shape), dtype))
+        return name
+
+    def shape(self, t):
+        return self.g.tensors[t].shape
+
+    def window(self, x, k, stride, pad_code):
+        h, w, c = self.shape(x)
+        p = k // 2
+        oh, ow = (h + 2 * p - k) // stride + 1, (w + 2 * p - k) // stride + 1
+        y = self.tensor((oh, ow, k * k * c), self.g.tensors[x].dtype)
+        self.node(self.fresh("window"), "sliding_window", [x], [y],
+                  {"kernel": k, "stride": stride, "pad": [p] * 4, "pad_code": pad_code})
+        return y
+
+    def binary_conv(self, x, cout, k=3, stride=1):
+        """sign -> window -> XNOR conv -> int8 requantizer."""
+        rng = self.rng
+        h, w, c = self.shape(x)
+        s = self.tensor((h, w, c), "BINARY")
+        self.node(self.fresh("sign"), "threshold", [x], [s], {"base": 0},
+                  {"thresholds": rng.integers(-8, 9, size=(c, 1)).astype(np.int64),
+                   "flip": np.zeros(c, np.int64)})
+        win = self.window(s, k, stride, 0) if k > 1 or stride > 1 else s
+        kk = self.shape(win)[2]
+        y = self.tensor((*self.shape(win)[:2], cout), "INT8")
+        self.node(self.fresh("conv"), "xnor_mvtu", [win], [y],
+                  {"rq_shift": 4, "out_min": -128, "out_max": 127},
+                  {"weights": rng.integers(0, 2, size=(cout, kk)).astype(np.uint8),
+                   "rq_mul": rng.integers(1, 40, size=(cout, 2)).astype(np.int64),
+                   "rq_add": rng.integers(-40 * kk, 1, size=(cout, 2)).astype(np.int64),
+                   "rq_split": rng.integers(0, kk + 1, size=cout).astype(np.int64)})
+        return y
+
+    def fork(self, x, n=2):
+        ys = [self.tensor(self.shape(x), "INT8") for _ in range(n)]
+        self.node(self.fresh("dup"), "duplicate", [x], ys, {})
+        return ys
+
+    def add(self, a, b):
+        y = self.tensor(self.shape(a), "INT8")
+        self.node(self.fresh("add"), "add", [a, b], [y], {"out_min": -128, "out_max": 127})
+        return y
+
+    def level(self, x, depth):
+        """One hourglass level: skip | down -> convs -> (inner level) -> up; joined."""
+        rng = self.rng
+        h, w, c = self.shape(x)
+        skip, low = self.fork(x)
+        if rng.random() < 0.5:
+            skip = self.binary_conv(skip, c, _pick(rng, [1, 3]))
+        if rng.random() < 0.5:
+            y = self.tensor((h // 2, w // 2, c), "INT8")
+            self.node(self.fresh("pool"), "maxpool", [low], [y], {"kernel": 2})
+            low = y
+        else:
+            low = self.binary_conv(low, c, 3, stride=2)
+        for _ in range(int(rng.integers(1, 3))):
+            if rng.random() < 0.5:                  # residual: x + conv(x)
+                a, b = self.fork(low)
+                low = self.add(a, self.binary_conv(b, c, _pick(rng, [1, 3, 5])))
+            else:
+                low = self.binary_conv(low, c, _pick(rng, [3, 5]))
+        if depth > 1:
+            low = self.level(low, depth - 1)
+        up = self.tensor((h, w, c), "INT8")
+        self.node(self.fresh("up"), "upsample", [low], [up], {"factor": 2})
+        if rng.random() < 0.5:
+            return self.add(skip, up)
+        cat = self.tensor((h, w, 2 * c), "INT8")
+        self.node(self.fresh("concat"), "concat", [skip, up], [cat], {})
+        return self.binary_conv(cat, c, 1)
+
+
+def hourglass_graph(seed: int = 0, frames: int = 4):
+    """(graph, feeds): a random hourglass-shaped network, unfolded (every layer at its least
+    parallelism): random input size and channels, stem kernel and stride, depth (1 or 2
+    levels), widths, kernels (1 to 5), max-pool or stride-2 conv going down, add or concat
+    joins with or without a conv on the skip, residual blocks."""
+    rng = np.random.default_rng(seed)
+    b = _Hourglass(rng, frames, np.random.default_rng([seed, 1]))
+    depth = int(rng.integers(1, 3))
+    stem_stride = _pick(rng, [1, 2])
+    unit = (1 << depth) * stem_stride
+    h = unit * int(rng.integers(max(1, 4 // unit), max(2, 12 // unit) + 1))
+    w = unit * int(rng.integers(max(1, 4 // unit), max(2, 12 // unit) + 1))
+    cin = _pick(rng, [1, 3])
+    c = _pick(rng, [2, 4, 6, 8])
+    x = b.inp("x", (h, w, cin), "UINT8")
+    win = b.window(x, _pick(rng, [3, 5]), stem_stride, 0)
+    k = b.shape(win)[2]
+    wts = rng.integers(-128, 128, size=(c, k)).astype(np.int64)
+    alo, ahi = accumulator_range(wts, np.zeros(k), np.full(k, 255))
+    stem = b.tensor((*b.shape(win)[:2], c), "INT8")
+    b.node("stem", "int_mvtu", [win], [stem], {"base": -128},
+           {"weights": wts.astype(np.int8),
+            "thresholds": _sorted_thresholds(rng, c, 255, int(alo.min()) // 8,
+                                             int(ahi.max()) // 8),
+            "flip": np.zeros(c, np.int64)})
+    y = b.level(stem, depth)
+    landmarks = _pick(rng, [1, 2, 3])
+    out = b.out("heatmaps", (*b.shape(y)[:2], landmarks), "INT20")
+    b.node("head", "int_mvtu", [y], [out], {},
+           {"weights": rng.integers(-128, 128, size=(landmarks, c)).astype(np.int8)})
+    b.g.topo_sort()
+    b.g.check()
+    return b.g, b.feeds

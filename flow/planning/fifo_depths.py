@@ -53,8 +53,24 @@ from ..layers.fifo import fifo_resources
 from ..layers.width_converter import stream_elems
 from ..layers.width_converter import width_converter_cost
 
-# Every connection is a 2-deep handshake buffer (skid buffer) in the RTL anyway.
+# Every connection is a 2-deep handshake buffer (skid buffer) in the RTL anyway: two words.
 IMPLICIT_DEPTH = 2
+
+
+def needs_fifo(g: HwGraph, stream: str, pixels: int) -> bool:
+    """Whether `pixels` waiting on `stream` (the schedule's occupancy) need a FIFO: more
+    than IMPLICIT_DEPTH pixels; or, into an add, more than the implicit handshake buffer's
+    IMPLICIT_DEPTH words, where a pixel of C channels at E elements per beat is C/E words: the
+    add's other input may need the whole pixel first (an MVTU reads all K inputs before its
+    first output), so its skip holds that pixel. (A concat reads its inputs in turn and has
+    its own rule, CONCAT_SKEW.) Counted in pixels, random hourglasses of
+    sim/test_hourglass_period.py deadlocked (a 1x1 residual conv at PE 1 beside its 8-channel
+    skip; a 2-channel skip holding 2 pixels)."""
+    if pixels > IMPLICIT_DEPTH:
+        return True
+    t = g.tensors[stream]
+    joins = any(c.kind == "add" for c in g.consumers(stream))
+    return joins and pixels * -(-t.channels // stream_elems(g, stream)) > IMPLICIT_DEPTH
 
 
 @dataclass
@@ -214,7 +230,7 @@ def fifo_depths(g: HwGraph) -> tuple[dict[str, int], Schedule]:
     schedule's occupancy, MARGIN_ROWS image rows more into an add, a pixel more where a
     concat would wait on a slow input or (from a channel slice) into any join."""
     s = schedule(g)
-    depths = {k: v for k, v in s.occupancy.items() if v > IMPLICIT_DEPTH}
+    depths = {k: v for k, v in s.occupancy.items() if needs_fifo(g, k, v)}
     for k in depths:
         if any(c.kind == "add" for c in g.consumers(k)):
             depths[k] += math.ceil(MARGIN_ROWS * g.tensors[k].shape[1])

@@ -146,13 +146,13 @@ def weight_bits(g: HwGraph) -> int:
 def ideal_fifo_bits(g: HwGraph) -> dict[str, int]:
     """Per stream that must buffer more than a handshake's worth: the bits an ideal schedule
     holds on it (flow/planning/fifo_depths.py, _schedule(ideal=True)), the largest first."""
-    from .fifo_depths import IMPLICIT_DEPTH
     from .fifo_depths import _schedule
+    from .fifo_depths import needs_fifo
 
     s = _schedule(g, 1, ideal=True)
     out = {}
     for name, occ in s.occupancy.items():
-        if occ > IMPLICIT_DEPTH and name in g.tensors:
+        if name in g.tensors and needs_fifo(g, name, occ):
             t = g.tensors[name]
             out[name] = occ * t.channels * bitwidth(g, name)
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
