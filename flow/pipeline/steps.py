@@ -178,6 +178,7 @@ def step_verify_golden(ctx: BuildContext) -> StepOutcome:
     from ..frontend.verify import compare_with_finn
     from ..frontend.verify import compare_with_module
     from ..frontend.verify import compare_with_source
+    from ..frontend.verify import encoding_of
     from ..frontend.verify import golden_frames
 
     finn_path = ctx.intermediate_dir / "convert_to_finn.onnx"
@@ -211,13 +212,11 @@ def step_verify_golden(ctx: BuildContext) -> StepOutcome:
             why += (" (--accept-rounding accepts float-rounding ties only: this difference "
                     "is not one)")
         raise BuildError(f"the hardware's output codes differ from {why}")
-    # the frames in the smallest integer type of the input's data type (uint8 pixels for
-    # the presets: what the PYNQ driver takes)
-    from qonnx.core.datatype import DataType
-
-    dt = DataType[ctx.model.tensors[ctx.model.inputs[0]].dtype]
+    # the frames in the smallest integer type of the input quantizer's codes (uint8 pixels
+    # for the presets: what the PYNQ driver takes)
+    lo, hi = encoding_of(ctx.model).code_range
     store = next(t for t in (np.uint8, np.int8, np.uint16, np.int16, np.int32, np.int64)
-                 if np.iinfo(t).min <= dt.min() and dt.max() <= np.iinfo(t).max)
+                 if np.iinfo(t).min <= lo and hi <= np.iinfo(t).max)
     buf = io.BytesIO()
     np.savez_compressed(buf, images=codes.astype(store),
                         **{f"out_{k}": v for k, v in res.outputs.items()})
