@@ -269,6 +269,13 @@ def stop_on_signals() -> None:
         signal.signal(s, stop)
 
 
+def print_error(console, e: Exception) -> None:
+    """One refusal on the terminal. Soft-wrapped: rich would otherwise break lines at 80
+    columns when the output is not a terminal (CI logs, pipes), cutting file paths and node
+    names in two where a user copies them from."""
+    console.print(f"[red]error:[/] {escape(str(e))}", soft_wrap=True)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     console = Console(highlight=False)
@@ -277,7 +284,7 @@ def main(argv=None) -> int:
         select_steps(STEPS, args.start, args.stop)
         source = load_source(args.model, args.checkpoint, args.untrained)
     except (BoardError, BuildError, ConfigError, CheckpointError) as e:
-        console.print(f"[red]error:[/] {escape(str(e))}")
+        print_error(console, e)
         return 2
     return build_source(args, source, console)
 
@@ -294,7 +301,7 @@ def build_source(args, source, console) -> int:
         check_target_fps(args.target_fps, board, source.input_shape)
         out = check_writable_dir(args.output or default_output(source, board), "--output")
     except (BoardError, BuildError, ConfigError, CheckpointError, OutputPathError) as e:
-        console.print(f"[red]error:[/] {escape(str(e))}")
+        print_error(console, e)
         return 2
     cfg = source.cfg
     sim = "yes" if args.sim else "no" if args.no_sim else "auto"
@@ -326,7 +333,7 @@ def build_source(args, source, console) -> int:
             report = build_report(ctx, run, args, source, time.perf_counter() - t0)
             write_json_atomic(report_path, report)
     except BuildError as e:
-        console.print(f"[red]error:[/] {escape(str(e))}")
+        print_error(console, e)
         return 2
     except KeyboardInterrupt as e:       # outside a step: nothing of it to record
         console.print(f"[red]{escape(str(e) or 'interrupted')}[/]")
@@ -339,8 +346,8 @@ def build_source(args, source, console) -> int:
         failed = [r for r in report["steps"] if r["status"] == "failed"]
         why = (f"at step '{failed[0]['name']}': {failed[0]['reason']}" if failed
                else report.get("error", ""))
-        console.print(f"[red]build failed[/] {escape(why)}")
-        console.print(f"partial results and report (status: failed) in {out}")
+        console.print(f"[red]build failed[/] {escape(why)}", soft_wrap=True)
+        console.print(f"partial results and report (status: failed) in {out}", soft_wrap=True)
         return 1
     if "layers" in report:
         print_summary(console, report)
@@ -382,7 +389,7 @@ def build_qonnx(path, board: str, output=None, **options) -> int:
     try:
         source = load_qonnx_source(path)
     except BuildError as e:
-        console.print(f"[red]error:[/] {escape(str(e))}")
+        print_error(console, e)
         return 2
     return build_source(args, source, console)
 
@@ -413,7 +420,7 @@ def build_brevitas(module, input_shape: tuple, board: str, output=None, **option
                                    label=f"module {type(module).__module__}."
                                          f"{type(module).__qualname__}")
     except (BuildError, OutputPathError) as e:
-        console.print(f"[red]error:[/] {escape(str(e))}")
+        print_error(console, e)
         return 2
     source.name = name
     args.output = str(out)

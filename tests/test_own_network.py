@@ -79,6 +79,24 @@ def test_a_missing_or_foreign_file_is_refused_before_any_step(tmp_path):
         load_qonnx_source(plain)
 
 
+@pytest.mark.parametrize("name, why", [
+    ("eltwise_chanlast_testcase.onnx", "goes unquantized into node 'Conv_0' (Conv)"),
+    ("residual_block_clean.onnx", "not a QONNX graph"),
+])
+def test_qonnx_files_we_did_not_write_are_refused_by_name_on_one_line(name, why, tmp_path):
+    """qonnx's own test models (written by others, not for this flow) are refused before any
+    step, naming the file and the node, the whole message on one line however long the path
+    (so it can be copied from a CI log)."""
+    import qonnx
+
+    path = Path(qonnx.__file__).parent / "data" / "onnx" / name
+    r = build("--board", "pynq-z2", "--model", str(path), "--output", str(tmp_path / "o"),
+              timeout=300)
+    line = next(ln for ln in r.stdout.splitlines() if ln.startswith("error:"))
+    assert r.returncode == 2 and f"'{path}'" in line and why in line, r.stdout
+    assert "Traceback" not in r.stdout + r.stderr and not (tmp_path / "o").exists()
+
+
 class WithSigmoid(torch.nn.Module):
     """A quantized input, then an op the hardware has not."""
 
