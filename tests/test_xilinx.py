@@ -137,6 +137,12 @@ def test_refused(tmp_path, kwargs, words):
     assert not (tmp_path / "out").exists()
 
 
+def test_the_dma_rule_names_the_streams_it_cannot_carry():
+    assert xilinx.dma_refusal(ports()) == ""
+    why = xilinx.dma_refusal(ports(n_out=2))
+    assert "m_axis_0" in why and "m_axis_1" in why and "s_axis" in why
+
+
 def test_bad_port_name_refused(tmp_path):
     p = ports()
     p["inputs"][0]["port"] = "s axis; exec rm"

@@ -75,7 +75,7 @@ def write_scripts(out_dir: Path, board: Board, backend: str, ports: dict,
     pin, pout = _stream_ports(ports)
     # Render everything before writing anything: a refused call leaves no files behind.
     # hls/ is generated whatever the backend, so its synthesis script always comes with it.
-    texts = {out_dir / "hls" / "hls_synth.tcl": _hls_tcl(board, clock_mhz)}
+    texts = {out_dir / "hls" / "hls_synth.tcl": hls_script(board, clock_mhz)}
     if backend == "rtl":
         texts[out_dir / "vivado" / "package_rtl_ip.tcl"] = _package_tcl(board, pin, pout)
     texts[out_dir / "vivado" / "block_design.tcl"] = _bd_tcl(board, backend, pin, pout, clock_mhz)
@@ -200,13 +200,23 @@ def _failure(tool: str, what: str, log_path: Path, lines: int = 10) -> str:
 
 # --- scripts ---------------------------------------------------------------------------------
 
-def _stream_ports(ports: dict) -> tuple[dict, dict]:
+def dma_refusal(ports: dict) -> str:
+    """Why the PYNQ block design (one AXI DMA: one stream each way) cannot carry this
+    accelerator's streams, or "". The one rule the Vivado scripts, the bitstream and the
+    board package steps follow."""
     ins, outs = ports.get("inputs") or [], ports.get("outputs") or []
-    if len(ins) != 1 or len(outs) != 1:
-        names = lambda ps: ", ".join(str(p.get("port")) for p in ps) or "none"  # noqa: E731
-        raise ValueError("the DMA block design supports exactly one input and one output "
-                         f"stream; this accelerator has inputs: {names(ins)}; outputs: "
-                         f"{names(outs)}")
+    if len(ins) == 1 and len(outs) == 1:
+        return ""
+    names = lambda ps: ", ".join(str(p.get("port")) for p in ps) or "none"  # noqa: E731
+    return ("the DMA block design supports exactly one input and one output stream; this "
+            f"accelerator has inputs: {names(ins)}; outputs: {names(outs)}")
+
+
+def _stream_ports(ports: dict) -> tuple[dict, dict]:
+    why = dma_refusal(ports)
+    if why:
+        raise ValueError(why)
+    ins, outs = ports["inputs"], ports["outputs"]
     for p in (ins[0], outs[0]):
         name, w = p.get("port"), p.get("tdata_width")
         if not isinstance(name, str) or not _IDENT.match(name):
@@ -267,7 +277,8 @@ exit
 """
 
 
-def _hls_tcl(board: Board, clock_mhz: float) -> str:
+def hls_script(board: Board, clock_mhz: float) -> str:
+    """hls/hls_synth.tcl: Vitis HLS C synthesis and IP export of the HLS top, for any streams."""
     return _fill(_HLS, PART=board.part, CLOCK=_num(clock_mhz), PERIOD=f"{1000 / clock_mhz:.3f}",
                  VENDOR=VENDOR, VLNV=f"{VENDOR}:hls:{TOP}:1.0")
 

@@ -487,14 +487,22 @@ def step_xilinx_scripts(ctx: BuildContext) -> StepOutcome:
     """The Tcl a machine with the Xilinx tools runs: hls/hls_synth.tcl (Vitis HLS), and for
     the chosen backend the IP packaging and the PYNQ block design with the PS and an AXI DMA
     up to the bitstream (flow/backends/xilinx.py)."""
+    from brevitas_models.files import write_text_atomic
+
+    from ..backends.xilinx import hls_script
     from ..backends.xilinx import write_scripts
 
-    manifest = ctx.out_dir / ctx.backend / "accelerator.json"
-    if not manifest.is_file():
-        raise BuildError(f"'{manifest}' is missing: run the build from generate_rtl")
+    why = board_refusal(ctx)
+    if why:
+        # the HLS top synthesizes whatever its streams; only the block design needs one each way
+        path = ctx.out_dir / "hls" / "hls_synth.tcl"
+        write_text_atomic(path, hls_script(ctx.board, ctx.board.clock_mhz))
+        return StepOutcome("skipped", f"{why}; {path.relative_to(ctx.out_dir)} written",
+                           {"backend": ctx.backend,
+                            "scripts": [str(path.relative_to(ctx.out_dir))]})
     try:
-        files = write_scripts(ctx.out_dir, ctx.board, ctx.backend,
-                              json.loads(manifest.read_text()), ctx.board.clock_mhz)
+        files = write_scripts(ctx.out_dir, ctx.board, ctx.backend, stream_ports(ctx),
+                              ctx.board.clock_mhz)
     except ValueError as e:
         raise BuildError(f"no Vivado block design for this accelerator: {e}") from None
     names = [str(f.relative_to(ctx.out_dir)) for f in files]
@@ -528,7 +536,7 @@ def step_bitstream(ctx: BuildContext) -> StepOutcome:
     from ..backends.xilinx import run_bitstream
     from ..backends.xilinx import tool_missing
 
-    why = tool_missing("vivado")
+    why = board_refusal(ctx) or tool_missing("vivado")
     if why:
         return StepOutcome("skipped", why)
     try:
@@ -546,6 +554,9 @@ def step_deploy(ctx: BuildContext) -> StepOutcome:
 
     from ..deploy import write_deploy
 
+    why = board_refusal(ctx)
+    if why:
+        return StepOutcome("skipped", why)
     if ctx.cfg is not None:
         size, landmarks = ctx.cfg.input_size, ctx.cfg.num_landmarks
     else:
@@ -567,6 +578,28 @@ def step_deploy(ctx: BuildContext) -> StepOutcome:
     what = "with the bitstream" if cfg["bitstream_built"] else "without a bitstream"
     return StepOutcome("done", f"driver for build {cfg['build_id']} in deploy/, {what}",
                        {"build_id": cfg["build_id"], "bitstream": cfg["bitstream_built"]})
+
+
+def stream_ports(ctx: BuildContext) -> dict:
+    """The accelerator's stream ports, from the manifest of the chosen backend."""
+    manifest = ctx.out_dir / ctx.backend / "accelerator.json"
+    if not manifest.is_file():
+        raise BuildError(f"'{manifest}' is missing: run the build from generate_rtl")
+    return json.loads(manifest.read_text())
+
+
+def board_refusal(ctx: BuildContext) -> str:
+    """Why this accelerator cannot go on a board through the PYNQ block design, or "" (the
+    rule is flow/backends/xilinx.py dma_refusal); the steps that need the board say it and
+    skip, and everything before them stands."""
+    from ..backends.xilinx import dma_refusal
+
+    why = dma_refusal(stream_ports(ctx))
+    if not why:
+        return ""
+    return (f"{why}: the RTL, HLS and reports are built, but no block design, bitstream or "
+            "driver; for a board, export the network with the one output it reads (e.g. "
+            "return only the last hourglass' heatmaps from forward)")
 
 
 def deploy_refusal(g) -> str:
