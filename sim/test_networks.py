@@ -53,11 +53,6 @@ def test_build_simulated_its_rtl(network):
     assert report["latency_cycles_estimate"] == sim["latency_cycles_estimate"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known gap (issue 19, item 6): with the parallel stem window the tiny presets' --max "
-    "designs are DSP-bound at a period many layers take exactly, and the RTL runs 22 % "
-    "(hg-hpm-tiny, 2,500 vs 2,048 cycles) and 31 % (hg-unet-tiny, 2,356 vs 1,792) slower: "
-    "a beat-level stall the pixel schedule does not model; strict, so it fails once fixed"))
 def test_build_runs_at_its_estimated_period(network):
     """FIFO depths from the full pipeline's schedule: the RTL streams at the estimated
     period, within 10 %."""

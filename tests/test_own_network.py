@@ -306,11 +306,15 @@ def test_what_users_write_is_golden_equal_to_the_source(name, tmp_path):
         assert d.compared > 0 and (d.equal or d.rounding_tie), d.summary()
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", VARIANTS)
+@pytest.mark.parametrize("name", [n if n == "k7-k1-two-outputs" else
+                                  pytest.param(n, marks=pytest.mark.slow) for n in VARIANTS])
 def test_what_users_write_builds_bit_exact(name, tmp_path):
     """Each variant's QONNX built end to end: golden = the source, the RTL simulation and
-    the HLS C simulation bit-exact to the golden model."""
+    the HLS C simulation bit-exact to the golden model, at the estimated frame period. The
+    two-output one (about 40 s) runs by default: a 16x16 frame at 2 cycles a pixel, where
+    the pipelines of a join's long branch and a 7x7 window's padding rows cost whole pixels
+    (it ran at 2,042 cycles a frame for an estimate of 512 before the FIFO analysis counted
+    them); the others under -m slow."""
     m, shape = variant(name)
     path = tmp_path / f"{name}.onnx"
     export_brevitas(m, shape, path)
@@ -322,6 +326,8 @@ def test_what_users_write_builds_bit_exact(name, tmp_path):
     steps = {s["name"]: s["status"] for s in report["steps"]}
     assert steps["simulate_rtl"] == steps["csim_hls"] == "done", steps
     assert report["source_check"]["bit_exact"] is True
+    sim = report["simulation"]
+    assert abs(sim["estimate_error"]) <= 0.1, sim
     if VARIANTS[name][1].get("two_outputs"):
         # built and proven, but the board's one DMA reads one output: said, not failed
         why = {s["name"]: s.get("reason", "") for s in report["steps"]}

@@ -200,6 +200,28 @@ class Layer:
         n = g.tensors[node.outputs[0]].pixels
         return [np.arange(n) for _ in node.inputs]
 
+    def read_walk(self, node, g) -> np.ndarray:
+        """When the layer reads each input pixel of a frame (raster order), as a share of its
+        frame time: evenly here. A layer that spends part of its frame on steps that read
+        nothing (a window walking its padding) says where, so that the FIFO analysis gives
+        its producer room to run ahead meanwhile. Read by the FIFO-depth analysis."""
+        n = g.tensors[node.inputs[0]].pixels
+        return np.arange(n) / n
+
+    def emit_walk(self, node, g) -> np.ndarray:
+        """When the layer can emit each output pixel of a frame, as a share of its frame
+        time: evenly here (read_walk's counterpart for the output)."""
+        n = g.tensors[node.outputs[0]].pixels
+        return np.arange(n) / n
+
+    def pipeline_cycles(self, node, g) -> int:
+        """Cycles from the last input beat a pixel needs to its first output beat, beyond
+        the cycles per pixel: the RTL's pipeline registers (each hw/ module's header says
+        its latency). Here the output register or skid buffer of a pixel-wise module. The
+        FIFO analysis adds it on every path: where a pixel takes a few cycles (a small
+        frame), a join's short input waits whole pixels for the long one's pipelines."""
+        return 1
+
     def estimate(self, node, g) -> Resources:
         bits = bitwidth(g, node.outputs[0])
         pe = self.fold(node, "pe")
@@ -225,6 +247,13 @@ class MatrixVectorUnit(Layer):
 
     def in_elems(self, node, g, i=0):
         return self.fold(node, "simd")
+
+    def pipeline_cycles(self, node, g):
+        # read-ahead and ROM read, products, accumulator (hw/int_mvtu.sv, xnor_popcount_mvtu.sv),
+        # then the output stage
+        from .requant import output_stage_latency
+
+        return 3 + output_stage_latency(node)
 
     def input_buffers(self, node, g, bits: int) -> Resources:
         """The input vector buffer (replayed for output groups 1..NF-1) and, where there are

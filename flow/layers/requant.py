@@ -41,6 +41,15 @@ def apply_output_stage(node, acc: np.ndarray) -> np.ndarray:
     return acc
 
 
+def output_stage_latency(node) -> int:
+    """Pipeline cycles of the output stage of an MVTU or threshold node: 4 for the
+    requantizer (hw/requant_unit.sv), 3 for thresholds (hw/threshold_unit.sv), none where
+    the accumulator is the output."""
+    if "rq_mul" in node.arrays:
+        return 4
+    return 3 if "thresholds" in node.arrays else 0
+
+
 def output_stage_cost(node, g, acc_bits: int, pe: int, channels: int):
     """Fabric for the output stage of `pe` lanes: one DSP multiply-add per lane and the
     per-channel parameters, or the threshold unit."""

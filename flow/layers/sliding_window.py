@@ -88,6 +88,35 @@ class SlidingWindow(Layer):
         hp, wp = self._padded(node, g)
         return hp * wp + oh * (ow - 1) * max(0, beats - s)
 
+    def read_walk(self, node, g):
+        if not self.parallel(node, g):
+            return super().read_walk(node, g)
+        # the walk steps through the padded image a pixel per cycle and reads only inside
+        # it: the rows of padding between two frames take time without reading (k7's 7x7
+        # window on a 16x16 input fed at 2 cycles a pixel ran 744 cycles a frame, not 512,
+        # until its producer could run ahead through them)
+        h, w, _ = g.tensors[node.inputs[0]].shape
+        t, left = int(node.attrs["pad"][0]), int(node.attrs["pad"][1])
+        hp, wp = self._padded(node, g)
+        y, x = np.divmod(np.arange(h * w), w)
+        return ((y + t) * wp + x + left) / (hp * wp)
+
+    def emit_walk(self, node, g):
+        if not self.parallel(node, g):
+            return super().emit_walk(node, g)
+        # a window leaves where the walk reaches its bottom-right pixel: a row's windows in a
+        # burst of one per step (per stride) that a slower reader takes from a FIFO, so the
+        # walk does not wait on it (k7: 676 cycles a frame without, at 512 per the estimate)
+        k, s = int(node.attrs["kernel"]), int(node.attrs["stride"])
+        hp, wp = self._padded(node, g)
+        oy, ox, _ = output_grid(node, g)
+        return ((oy * s + k - 1) * wp + ox * s + k - 1) / (hp * wp)
+
+    def pipeline_cycles(self, node, g):
+        # read issue, memory read, output queue (hw/sliding_window.sv); the parallel form's
+        # line-buffer read, window and hold registers (hw/sliding_window_parallel.sv)
+        return 3
+
     def work(self, node, g):
         # Emits k*k*C values per output pixel; reading the input is never the slower side
         # for stride <= k.

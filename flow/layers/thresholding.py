@@ -55,6 +55,11 @@ class Thresholding(Layer):
         return [apply_thresholds(inputs[0], node.arrays["thresholds"], node.arrays["flip"],
                                  int(node.attrs["base"]))]
 
+    def pipeline_cycles(self, node, g):
+        from .requant import output_stage_latency
+
+        return output_stage_latency(node)
+
     def estimate(self, node, g):
         pe = self.fold(node, "pe")
         c = g.tensors[node.outputs[0]].channels

@@ -21,6 +21,9 @@ class Upsample(Layer):
         oy, ox, w = output_grid(node, g)
         return [(oy // f) * w + ox // f]
 
+    def pipeline_cycles(self, node, g):
+        return 2        # the row memory's read, the output queue (hw/upsample.sv)
+
     def estimate(self, node, g):
         pe, bits = self.fold(node, "pe"), bitwidth(g, node.inputs[0])
         # one input row, emitted `factor` times

@@ -18,6 +18,11 @@ from .base import Resources
 from .base import bitwidth
 
 
+# Cycles a beat takes through a converter: its input register and output skid buffer
+# (hw/stream_width_converter.sv).
+CONVERTER_LATENCY = 2
+
+
 @dataclass(frozen=True)
 class WidthConversion:
     tensor: str

@@ -33,6 +33,18 @@ frame period then grew to the latency (hg-hpm-tiny: 74,054 simulated cycles per 
 makes the folding (flow/planning/folding.py) fold low-resolution layers for latency, or, where even
 that does not fit, feed the input at a slower pace than the slowest layer's period (the
 graph's meta "frame_period"): the FIFOs then hold fewer frames.
+
+Two things a pixel-level schedule misses where a pixel takes only a few cycles (small frames,
+fast foldings), both in the layer descriptions:
+- pipelines: a layer emits a pixel `pipeline_cycles` after its last input (the RTL's
+  registers), and a width converter adds CONVERTER_LATENCY; at 2 cycles a pixel a join's
+  short input waits whole pixels for the long one (a user network ran at 2,042 cycles a frame
+  for 512 estimated, its concat's direct input without a FIFO);
+- walks: a parallel sliding window steps through the padded image a pixel per cycle, so it
+  reads nothing during the padding rows and sends a row's windows in a burst (`read_walk`,
+  `emit_walk`); the FIFOs around it let its producer and its reader keep their pace
+  meanwhile (hg-hpm-tiny's --max design ran at 2,500 cycles a frame for 2,048 estimated; with
+  them, at 2,048). A graph input gets no FIFO: its DMA waits and then sends a beat a cycle.
 """
 from __future__ import annotations
 
@@ -50,6 +62,7 @@ from ..layers.base import Resources
 from ..layers.base import bitwidth
 from ..layers.fifo import fifo_attrs
 from ..layers.fifo import fifo_resources
+from ..layers.width_converter import CONVERTER_LATENCY
 from ..layers.width_converter import stream_elems
 from ..layers.width_converter import width_converter_cost
 
@@ -82,9 +95,10 @@ class Schedule:
     latency: int                         # cycle at which frame 0's last output pixel is produced
 
 
-def _asap(earliest: np.ndarray, ii: float) -> np.ndarray:
-    """t[i] = max(earliest[i], t[i-1] + ii), in closed form."""
-    steps = np.arange(earliest.size) * ii
+def _asap(earliest: np.ndarray, ii: float | np.ndarray) -> np.ndarray:
+    """t[i] = max(earliest[i], t[i-1] + (s[i] - s[i-1])), in closed form, where the steps s
+    are i * ii for a number ii, or given."""
+    steps = np.arange(earliest.size) * ii if np.isscalar(ii) else ii
     return np.maximum.accumulate(earliest - steps) + steps
 
 
@@ -142,18 +156,22 @@ def _schedule(g: HwGraph, frames: int, paced: bool = True, ideal: bool = False) 
             pace = max(cycles, layer_budget(node, g, period, g.meta.get("slowdown"), most))
         else:
             pace = cycles
-        ii_in, ii_out = pace / in_px, pace / out_px
-        # lockstep read of every input
-        earliest = np.max([avail[i] for i in node.inputs], axis=0)
-        r = _asap(earliest, ii_in)
+        # lockstep read of every input, each after the converter in front of it if any
+        earliest = np.max([avail[i] + (0 if ideal or stream_elems(g, i) == layer.in_elems(
+                               node, g, j) else CONVERTER_LATENCY)
+                           for j, i in enumerate(node.inputs)], axis=0)
+        # the layer's own walk through its input, frame after frame, spread over its pace
+        walk = layer.read_walk(node, g)
+        r = _asap(earliest, (walk[None, :] + np.arange(frames)[:, None]).ravel() * pace)
         for i in node.inputs:
             reads[i] = r
-        latency = cycles / out_px if not ideal else 0.0
+        latency = cycles / out_px + layer.pipeline_cycles(node, g) if not ideal else 0.0
         # frame f's output pixel j needs frame f's input pixels: dependencies shifted per frame
         deps = [(d[None, :] + in_px * np.arange(frames)[:, None]).ravel()
                 for d in layer.pixel_dependencies(node, g)]
         ready = np.max([r[d] for d in deps], axis=0) + latency
-        t = _asap(ready, ii_out)
+        emit = layer.emit_walk(node, g)
+        t = _asap(ready, (emit[None, :] + np.arange(frames)[:, None]).ravel() * pace)
         for o in node.outputs:
             avail[o] = t
     occupancy = {}
@@ -179,9 +197,9 @@ def schedule(g: HwGraph) -> Schedule:
 def latency_estimate(g: HwGraph) -> int:
     """Cycles from a frame's first input beat to its last output pixel, the pipeline idle
     before: the pixel-level schedule with the input offered as fast as the port takes it and
-    every layer at its own speed. A model (handshakes and width converters are not in it):
-    hg-hpm-tiny 114,182 against 106,718 simulated (+7.0 %), hg-unet-tiny 116,070 against
-    108,310 (+7.2 %). (The paced schedule above, the FIFO analysis's, spreads every layer over
+    every layer at its own speed. A model (handshakes are not in it): the --max designs for
+    pynq-z2 of hg-hpm-tiny 24,669 against 20,845 simulated (+18.3 %), of hg-unet-tiny 22,168
+    against 18,653 (+18.8 %). (The paced schedule above, the FIFO analysis's, spreads every layer over
     its budget and gave 170,711 for hg-hpm-tiny, 1.6 times the simulation.)"""
     return _schedule(g, 1, paced=False).latency
 
@@ -230,7 +248,11 @@ def fifo_depths(g: HwGraph) -> tuple[dict[str, int], Schedule]:
     schedule's occupancy, MARGIN_ROWS image rows more into an add, a pixel more where a
     concat would wait on a slow input or (from a channel slice) into any join."""
     s = schedule(g)
-    depths = {k: v for k, v in s.occupancy.items() if needs_fifo(g, k, v)}
+    # The DMA that feeds a graph input is no paced producer: it waits while the reader
+    # cannot take a beat and then gives one every cycle, so what the schedule sees waiting
+    # on an input (a window walking its padding) waits in memory, not in a FIFO.
+    depths = {k: v for k, v in s.occupancy.items()
+              if k not in g.inputs and needs_fifo(g, k, v)}
     for k in depths:
         if any(c.kind == "add" for c in g.consumers(k)):
             depths[k] += math.ceil(MARGIN_ROWS * g.tensors[k].shape[1])
