@@ -78,7 +78,12 @@ def needs_fifo(g: HwGraph, stream: str, pixels: int) -> bool:
     first output), so its skip holds that pixel. (A concat reads its inputs in turn and has
     its own rule, CONCAT_SKEW.) Counted in pixels, random hourglasses of
     sim/test_hourglass_period.py deadlocked (a 1x1 residual conv at PE 1 beside its 8-channel
-    skip; a 2-channel skip holding 2 pixels)."""
+    skip; a 2-channel skip holding 2 pixels). A graph input needs none: the DMA that feeds
+    it is no paced producer but waits while the reader cannot take a beat and then gives one
+    a cycle, so what the schedule sees waiting on it (a window walking its padding) waits in
+    memory."""
+    if stream in g.inputs:
+        return False
     if pixels > IMPLICIT_DEPTH:
         return True
     t = g.tensors[stream]
@@ -248,13 +253,11 @@ def fifo_depths(g: HwGraph) -> tuple[dict[str, int], Schedule]:
     schedule's occupancy, MARGIN_ROWS image rows more into an add, a pixel more where a
     concat would wait on a slow input or (from a channel slice) into any join."""
     s = schedule(g)
-    # The DMA that feeds a graph input is no paced producer: it waits while the reader
-    # cannot take a beat and then gives one every cycle, so what the schedule sees waiting
-    # on an input (a window walking its padding) waits in memory, not in a FIFO.
-    depths = {k: v for k, v in s.occupancy.items()
-              if k not in g.inputs and needs_fifo(g, k, v)}
-    for k in depths:
-        if any(c.kind == "add" for c in g.consumers(k)):
+    depths = {k: v for k, v in s.occupancy.items() if needs_fifo(g, k, v)}
+    for k, v in depths.items():
+        # the margin is for skips of whole pixels (MARGIN_ROWS); a FIFO only for a pixel's
+        # words (needs_fifo) ran at its model without it
+        if v > IMPLICIT_DEPTH and any(c.kind == "add" for c in g.consumers(k)):
             depths[k] += math.ceil(MARGIN_ROWS * g.tensors[k].shape[1])
     for n in g.nodes:
         if len(n.inputs) > 1:
