@@ -24,9 +24,9 @@ from qonnx.core.datatype import DataType
 
 from ..hwgraph import HwGraph
 from ..hwgraph import HwNode
-from .hwparams import accumulator_bounds
+from ..layers.thresholding import accumulator_bounds
 from .hwparams import output_stage
-from .hwparams import signed_bits
+from ..layers.base import signed_bits
 from ..layers import KINDS
 from ..layers.base import bitwidth
 from ..layers import layer_of
