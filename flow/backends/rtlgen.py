@@ -35,6 +35,7 @@ from ..layers.width_converter import stream_elems
 from ..layers.width_converter import width_converter_cost
 from ..layers.base import weight_rom
 from ..layers.fifo import ram_style as fifo_ram_style
+from ..layers.fifo import fifo_memory_words
 from ..layers.fifo import uram_read_latency
 from .stream_format import port_info
 from .stream_format import port_name
@@ -253,6 +254,8 @@ def emit_fifo(node, g, name):
     params = {"WIDTH": _width(g, node.inputs[0], pe), "DEPTH": words}
     if fifo_ram_style(node) == "ultra":
         params.update(ULTRA=1, READ_LATENCY=uram_read_latency(words))
+    elif words > 2:
+        params["MEM_WORDS"] = fifo_memory_words(params["WIDTH"], words)
     return "axis_fifo", params, {}
 
 

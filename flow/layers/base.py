@@ -247,7 +247,7 @@ class MatrixVectorUnit(Layer):
         simd = self.fold(node, "simd")
         buf = memory(simd * bits, k // simd)
         if cout // self.fold(node, "pe") > 1:
-            buf = buf + fifo_resources(bits, k, simd, 1)
+            buf = buf + fifo_resources(bits, k, simd, 1, wrap_free=False)
         return buf
 
 
