@@ -18,6 +18,11 @@ module axis_fifo #(
     // and Vivado map the FIFO as the folding counted it.
     parameter integer LUTRAM_MAX_BITS = 4096,
     parameter integer ULTRA = 0,
+    // Words of the LUT-RAM or block RAM: DEPTH (0), or a power of two above it where that
+    // costs no more memory (flow/layers/fifo.py, fifo_memory_words), so that the addresses
+    // wrap by themselves instead of through a compare and a mux. The count still holds the
+    // FIFO to DEPTH words.
+    parameter integer MEM_WORDS = 0,
     parameter integer READ_LATENCY = 2          // ULTRA only: registers after the memory, >= 1
 ) (
     input  logic             clk,
@@ -110,7 +115,8 @@ module axis_fifo #(
             );
             assign s_axis_tready = in_ready;
         end else begin : g_mem
-            localparam integer AW = $clog2(DEPTH);
+            localparam integer MW = MEM_WORDS > DEPTH ? MEM_WORDS : DEPTH;
+            localparam integer AW = $clog2(MW);
             localparam integer CW = $clog2(DEPTH + 1);
 
             logic [AW-1:0]    wr_addr, rd_addr;
@@ -127,20 +133,21 @@ module axis_fifo #(
             wire [CW-1:0] count_d = count + CW'(push) - CW'(pop);
 
             function automatic [AW-1:0] next_addr(input [AW-1:0] a);
-                next_addr = (a == AW'(DEPTH - 1)) ? '0 : a + 1'b1;
+                if (MW == (1 << AW)) next_addr = a + 1'b1;      // wraps by itself
+                else                 next_addr = (a == AW'(MW - 1)) ? '0 : a + 1'b1;
             endfunction
 
             // Memory and its read register: no reset, so it maps to block or distributed RAM.
-            if (WIDTH * DEPTH <= LUTRAM_MAX_BITS) begin : g_lutram
+            if (WIDTH * MW <= LUTRAM_MAX_BITS) begin : g_lutram
                 (* ram_style = "distributed" *)
-                logic [WIDTH-1:0] mem [0:DEPTH-1];
+                logic [WIDTH-1:0] mem [0:MW-1];
                 always_ff @(posedge clk) begin
                     if (push)  mem[wr_addr] <= s_axis_tdata;
                     if (rd_en) out_data     <= mem[rd_addr];
                 end
             end else begin : g_bram
                 (* ram_style = "block" *)
-                logic [WIDTH-1:0] mem [0:DEPTH-1];
+                logic [WIDTH-1:0] mem [0:MW-1];
                 always_ff @(posedge clk) begin
                     if (push)  mem[wr_addr] <= s_axis_tdata;
                     if (rd_en) out_data     <= mem[rd_addr];

@@ -23,9 +23,9 @@ import numpy as np
 
 from ..hwgraph import HwGraph
 from ..hwgraph import HwNode
-from .hwparams import accumulator_bounds
+from ..layers.thresholding import accumulator_bounds
 from .hwparams import output_stage
-from .hwparams import signed_bits
+from ..layers.base import signed_bits
 from ..layers import KINDS
 from ..layers.base import bitwidth
 from ..layers.fifo import ram_style as fifo_ram_style

@@ -11,31 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..hwgraph import HwGraph
 from ..hwgraph import HwNode
-from ..layers.int_mvtu import accumulator_range
-
-
-def signed_bits(lo: int, hi: int) -> int:
-    """Fewest two's complement bits holding every integer in [lo, hi]."""
-    b = 1
-    while not (-(1 << (b - 1)) <= lo and hi <= (1 << (b - 1)) - 1):
-        b += 1
-    return b
-
-
-def accumulator_bounds(node: HwNode, g: HwGraph) -> tuple[int, int]:
-    """[lo, hi] of what enters the output stage: the popcount (0..K) of an XNOR unit, the
-    exact dot-product range of an 8-bit unit, the input codes of a threshold layer."""
-    if node.kind == "xnor_mvtu":
-        return 0, int(node.arrays["weights"].shape[1])
-    lo, hi = g.tensors[node.inputs[0]].code_range()
-    if node.kind == "int_mvtu":
-        w = node.arrays["weights"]
-        k = w.shape[1]
-        alo, ahi = accumulator_range(w, np.broadcast_to(lo, (k,)), np.broadcast_to(hi, (k,)))
-        return int(alo.min()), int(ahi.max())
-    return int(np.min(lo)), int(np.max(hi))
+from ..layers.base import signed_bits
 
 
 @dataclass

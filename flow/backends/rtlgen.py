@@ -24,9 +24,9 @@ from qonnx.core.datatype import DataType
 
 from ..hwgraph import HwGraph
 from ..hwgraph import HwNode
-from .hwparams import accumulator_bounds
+from ..layers.thresholding import accumulator_bounds
 from .hwparams import output_stage
-from .hwparams import signed_bits
+from ..layers.base import signed_bits
 from ..layers import KINDS
 from ..layers.base import bitwidth
 from ..layers import layer_of
@@ -35,6 +35,7 @@ from ..layers.width_converter import stream_elems
 from ..layers.width_converter import width_converter_cost
 from ..layers.base import weight_rom
 from ..layers.fifo import ram_style as fifo_ram_style
+from ..layers.fifo import fifo_memory_words
 from ..layers.fifo import uram_read_latency
 from .stream_format import port_info
 from .stream_format import port_name
@@ -253,6 +254,8 @@ def emit_fifo(node, g, name):
     params = {"WIDTH": _width(g, node.inputs[0], pe), "DEPTH": words}
     if fifo_ram_style(node) == "ultra":
         params.update(ULTRA=1, READ_LATENCY=uram_read_latency(words))
+    elif words > 2:
+        params["MEM_WORDS"] = fifo_memory_words(params["WIDTH"], words)
     return "axis_fifo", params, {}
 
 

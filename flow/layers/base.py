@@ -116,16 +116,28 @@ def rom_cost(style: str, width: int, depth: int) -> Resources:
 
 
 def comparators(bits: int, levels: int) -> int:
-    """LUTs of one lane of a threshold unit (hw/threshold_unit.sv): all `levels` compares of
-    `bits`-bit numbers in parallel and a count of their results. One compare takes about
-    bits/2 LUTs beside its carry chain; with many levels the thresholds of a channel group
-    are constants to synthesis and the compares shrink: hg-hpm-z2's stem (255 levels on a
-    24-bit accumulator, 12 lanes) took 4,763 LUTs in all, about 1.35 per level and lane."""
+    """LUTs of one lane of a threshold unit (hw/threshold_unit.sv): `levels` compares of a
+    `bits`-bit accumulator in parallel (the live levels: thresholds out of the accumulator's
+    reach are constants) and the thermometer decode of their results. One compare takes
+    about bits/2 LUTs beside its carry chain. With many levels the thresholds of a channel
+    group are constants to synthesis (a ROM of at most 4 words) and the compares shrink:
+    Yosys gave hg-hpm-z2's stem (111 live levels of 255 on a 21-bit accumulator, 22-bit
+    compares, 6 lanes, 4 channel groups) 1,015 LUTs and 1,416 CARRY4 for its threshold unit,
+    1.52 LUTs per live level and lane, about (bits + 1) / 14 (`python -m flow.measure.synth`
+    on the build's RTL, per-module figures of the int_mvtu_0 instance)."""
     if levels <= 0:
         return 0
     if levels == 1:
         return max(1, math.ceil(bits / 2) + 1)
-    return math.ceil(levels * bits / 18)
+    return math.ceil(levels * (bits + 1) / 14)
+
+
+def signed_bits(lo: int, hi: int) -> int:
+    """Fewest two's complement bits holding every integer in [lo, hi]."""
+    b = 1
+    while not (-(1 << (b - 1)) <= lo and hi <= (1 << (b - 1)) - 1):
+        b += 1
+    return b
 
 
 def divisors(n: int) -> list[int]:
@@ -264,7 +276,7 @@ class MatrixVectorUnit(Layer):
         simd = self.fold(node, "simd")
         buf = memory(simd * bits, k // simd)
         if cout // self.fold(node, "pe") > 1:
-            buf = buf + fifo_resources(bits, k, simd, 1)
+            buf = buf + fifo_resources(bits, k, simd, 1, wrap_free=False)
         return buf
 
 

@@ -46,10 +46,20 @@ def fifo_words(channels: int, pe: int, depth_pixels: int) -> int:
     return max(2, depth_pixels * -(-channels // pe))
 
 
+def fifo_memory_words(width: int, words: int) -> int:
+    """Words of a LUT-RAM or block-RAM FIFO's memory (hw/axis_fifo.sv, MEM_WORDS): the next
+    power of two where that takes no more memory (LUT-RAM comes in 32- and 64-word LUTs,
+    block RAM in 512- to 16K-word halves), so its addresses wrap without a compare; else
+    `words`. The FIFO still holds `words` at most."""
+    pow2 = 1 << max(0, words - 1).bit_length()
+    return pow2 if memory(width, pow2) == memory(width, words) else words
+
+
 def fifo_resources(bits: int, channels: int, pe: int, depth_pixels: int,
-                   style: str = "auto") -> Resources:
+                   style: str = "auto", wrap_free: bool = True) -> Resources:
     """A FIFO of `depth_pixels` pixels on a stream of `pe` values of `bits` per word, in
-    memory `style`."""
+    memory `style`; `wrap_free`: its memory has fifo_memory_words (the FIFO layer's RTL),
+    else exactly its words (an MVTU's read-ahead FIFO)."""
     width = bits * pe
     depth = fifo_words(channels, pe, depth_pixels)
     if depth <= 2:        # a skid buffer in any style (hw/axis_fifo.sv)
@@ -61,9 +71,17 @@ def fifo_resources(bits: int, channels: int, pe: int, depth_pixels: int,
         return (memory(width, depth, style="ultra")
                 + Resources(lut=40 + width * math.ceil((lat + 2) / 4),
                             ff=45 + (2 * lat + 2) * width))
-    if depth <= 32:       # shift-register LUTs (SRL32)
+    if depth <= 32 and not wrap_free:
+        # the MVTUs' fits (their read-ahead FIFO) were measured with this count, though the
+        # RTL is the LUT-RAM FIFO below
         return Resources(lut=width, ff=width)
-    mem = memory(width, depth)
+    words = fifo_memory_words(width, depth) if wrap_free else depth
+    mem = memory(width, words)
+    if words & (words - 1) == 0:
+        # pointers that wrap by themselves, the count and flags: Yosys 0.23 gave 24-29 LUTs
+        # beside the memory (and LUT-RAM read mux) for 8-bit words, 96 in 128, 480 in
+        # 512, 1,632 in 2,048 and 3,360 in 4,096 words (45-77 with a wrap compare)
+        return mem + Resources(lut=24, ff=45)
     # pointers and flags, and the read mux of cascaded block RAMs: Yosys found 40-55 LUTs
     # up to one BRAM36, 100 at 4.5 and 137 at 30
     return mem + Resources(lut=40 + math.ceil(20 * math.sqrt(mem.bram36)), ff=45)

@@ -13,6 +13,7 @@ from .base import MatrixVectorUnit
 from .base import Resources
 from .base import bitwidth
 from .base import rom_cost
+from .base import signed_bits
 from .base import weight_rom
 from .requant import apply_output_stage
 from .requant import output_stage_cost
@@ -23,6 +24,16 @@ def accumulator_range(weights: np.ndarray, lo: np.ndarray, hi: np.ndarray):
     w = weights.astype(np.int64)
     a, b = w * lo[None, :], w * hi[None, :]
     return np.minimum(a, b).sum(1), np.maximum(a, b).sum(1)
+
+
+def dot_product_bounds(node, g) -> tuple[int, int]:
+    """[lo, hi] of an 8-bit unit's accumulator over every input code and output channel: its
+    width (signed_bits) is the RTL's ACC_BITS and the HLS accumulator type."""
+    lo, hi = g.tensors[node.inputs[0]].code_range()
+    w = node.arrays["weights"]
+    k = w.shape[1]
+    alo, ahi = accumulator_range(w, np.broadcast_to(lo, (k,)), np.broadcast_to(hi, (k,)))
+    return int(alo.min()), int(ahi.max())
 
 
 class IntMVTU(MatrixVectorUnit):
@@ -37,10 +48,14 @@ class IntMVTU(MatrixVectorUnit):
         cout, k = node.arrays["weights"].shape
         pe, simd = self.fold(node, "pe"), self.fold(node, "simd")
         abits = bitwidth(g, node.inputs[0])
-        acc = 32 if "thresholds" not in node.arrays and "rq_mul" not in node.arrays else 24
+        acc = signed_bits(*dot_product_bounds(node, g))     # the RTL's ACC_BITS
         lanes = Resources(lut=pe * (simd * 2 + acc), ff=pe * (acc + simd * 16), dsp=pe * simd)
         weights = rom_cost(*weight_rom(node, g, self.weight_bits))
-        # control and the input register: about 60 LUTs beside the lanes, weights and
-        # buffers of hg-hpm-z2's heatmap layer (392 in all)
-        return (Resources(lut=60 + simd * abits, ff=150) + lanes + weights
+        # control and the input register: about 40 LUTs beside the lanes, weights and
+        # buffers. Yosys (`python -m flow.measure.synth` on hg-hpm-z2's RTL for pynq-z2 at
+        # 6c316ae, folded at 840,000 cycles per frame) gave its heatmap layer (PE 1, SIMD 2,
+        # 20-bit accumulator) 370 LUTs and its stem (PE 6, SIMD 3, 255 thresholds) 1,939;
+        # this says 408 and 1,956 (the old 60 LUTs and fixed 24/32-bit accumulators: 440
+        # and 2,984)
+        return (Resources(lut=40 + simd * abits, ff=100) + lanes + weights
                 + self.input_buffers(node, g, abits) + output_stage_cost(node, g, acc, pe, cout))

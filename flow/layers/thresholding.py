@@ -29,6 +29,32 @@ def apply_thresholds(x: np.ndarray, T: np.ndarray, flip: np.ndarray, base: int) 
     return out + base
 
 
+def accumulator_bounds(node, g) -> tuple[int, int]:
+    """[lo, hi] of what enters the output stage: the popcount (0..K) of an XNOR unit, the
+    exact dot-product range of an 8-bit unit, the input codes of a threshold layer."""
+    if node.kind == "xnor_mvtu":
+        return 0, int(node.arrays["weights"].shape[1])
+    if node.kind == "int_mvtu":
+        from .int_mvtu import dot_product_bounds
+
+        return dot_product_bounds(node, g)
+    lo, hi = g.tensors[node.inputs[0]].code_range()
+    return int(np.min(lo)), int(np.max(hi))
+
+
+def live_levels(node, g) -> int:
+    """Levels per channel (the mean, rounded up) whose threshold lies inside what the
+    channel's s*x can reach: the others compare against a constant once the generators clamp
+    them to the reach (flow/backends/hwparams.py), and synthesis removes those compares. The
+    stem of hg-hpm-z2 has 111 live of its 255 levels."""
+    T = node.arrays["thresholds"]
+    lo, hi = accumulator_bounds(node, g)
+    flip = node.arrays["flip"].astype(bool)
+    reach_lo = np.where(flip, -hi, lo)[:, None]
+    reach_hi = np.where(flip, -lo, hi)[:, None]
+    return math.ceil(((T > reach_lo) & (T <= reach_hi)).sum(axis=1).mean())
+
+
 def thresholds_cost(node, g, acc_bits: int, pe: int, channels: int) -> Resources:
     """Comparators of `pe` lanes and the threshold memories (one bank per lane)."""
     T = node.arrays.get("thresholds")
@@ -44,8 +70,9 @@ def thresholds_cost(node, g, acc_bits: int, pe: int, channels: int) -> Resources
     else:
         mem = rom_cost("distributed" if width * depth <= LUTRAM_MAX_BITS else "block",
                        width, depth)
-    return mem + Resources(lut=pe * comparators(acc_bits, levels),
-                           ff=pe * (levels + 2 * acc_bits))
+    live = live_levels(node, g) if levels > 1 else levels
+    return mem + Resources(lut=pe * comparators(acc_bits, live),
+                           ff=pe * (live + 2 * acc_bits))
 
 
 class Thresholding(Layer):
