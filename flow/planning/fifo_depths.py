@@ -63,6 +63,7 @@ from ..layers.base import bitwidth
 from ..layers.fifo import fifo_attrs
 from ..layers.fifo import fifo_resources
 from ..layers.width_converter import CONVERTER_LATENCY
+from ..layers.width_converter import conversions_by_reader
 from ..layers.width_converter import stream_elems
 from ..layers.width_converter import width_converter_cost
 
@@ -100,11 +101,15 @@ class Schedule:
     latency: int                         # cycle at which frame 0's last output pixel is produced
 
 
-def _asap(earliest: np.ndarray, ii: float | np.ndarray) -> np.ndarray:
-    """t[i] = max(earliest[i], t[i-1] + (s[i] - s[i-1])), in closed form, where the steps s
-    are i * ii for a number ii, or given."""
-    steps = np.arange(earliest.size) * ii if np.isscalar(ii) else ii
+def _asap(earliest: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """t[i] = max(earliest[i], t[i-1] + (steps[i] - steps[i-1])), in closed form."""
     return np.maximum.accumulate(earliest - steps) + steps
+
+
+def _per_frame(per_pixel: np.ndarray, frames: int, frame_step) -> np.ndarray:
+    """One frame's per-pixel values repeated for `frames` frames back to back, frame f's
+    shifted by f * frame_step."""
+    return (per_pixel[None, :] + frame_step * np.arange(frames)[:, None]).ravel()
 
 
 def most_pixels(g: HwGraph) -> int:
@@ -143,6 +148,7 @@ def _schedule(g: HwGraph, frames: int, paced: bool = True, ideal: bool = False) 
     avail: dict[str, np.ndarray] = {}
     reads: dict[str, np.ndarray] = {}
     most = most_pixels(g)
+    converted = conversions_by_reader(g)
     for name in g.inputs:
         px = g.tensors[name].pixels
         per_pixel = (period / px if paced      # the DMA feeds at the frame rate
@@ -162,21 +168,18 @@ def _schedule(g: HwGraph, frames: int, paced: bool = True, ideal: bool = False) 
         else:
             pace = cycles
         # lockstep read of every input, each after the converter in front of it if any
-        earliest = np.max([avail[i] + (0 if ideal or stream_elems(g, i) == layer.in_elems(
-                               node, g, j) else CONVERTER_LATENCY)
+        earliest = np.max([avail[i] + (CONVERTER_LATENCY if not ideal and (node.name, j)
+                                       in converted else 0)
                            for j, i in enumerate(node.inputs)], axis=0)
         # the layer's own walk through its input, frame after frame, spread over its pace
-        walk = layer.read_walk(node, g)
-        r = _asap(earliest, (walk[None, :] + np.arange(frames)[:, None]).ravel() * pace)
+        r = _asap(earliest, _per_frame(layer.read_walk(node, g), frames, 1) * pace)
         for i in node.inputs:
             reads[i] = r
         latency = cycles / out_px + layer.pipeline_cycles(node, g) if not ideal else 0.0
         # frame f's output pixel j needs frame f's input pixels: dependencies shifted per frame
-        deps = [(d[None, :] + in_px * np.arange(frames)[:, None]).ravel()
-                for d in layer.pixel_dependencies(node, g)]
+        deps = [_per_frame(d, frames, in_px) for d in layer.pixel_dependencies(node, g)]
         ready = np.max([r[d] for d in deps], axis=0) + latency
-        emit = layer.emit_walk(node, g)
-        t = _asap(ready, (emit[None, :] + np.arange(frames)[:, None]).ravel() * pace)
+        t = _asap(ready, _per_frame(layer.emit_walk(node, g), frames, 1) * pace)
         for o in node.outputs:
             avail[o] = t
     occupancy = {}
