@@ -63,13 +63,14 @@ def check_period(seed: int) -> None:
 # model) that sends a row's 4 windows within one padded row, into an int_mvtu at PE 1 (6 cycles
 # per window, 192 per frame): it ran at 228 cycles per frame (-10.5 %) until the FIFO analysis
 # followed the window's walk (read_walk / emit_walk) and gave the MVTU's input a row's FIFO.
-# seed 3 deadlocked before fifo_depths.needs_fifo counted a pixel's words into an add
-@pytest.mark.parametrize("seed", [0, 1, 3])
+# seed 3 deadlocked before fifo_depths.needs_fifo counted a pixel's words into an add, seed
+# 27 (and 20, 37, 39) before it counted a duplicate's output as holding one word, not two
+@pytest.mark.parametrize("seed", [0, 1, 3, 27])
 def test_frame_period_within_10_percent(seed):
     check_period(seed)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [2, *range(4, 15)])
+@pytest.mark.parametrize("seed", [2, *range(4, 15), 20, 37, 39])
 def test_frame_period_within_10_percent_more_seeds(seed):
     check_period(seed)

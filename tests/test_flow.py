@@ -224,12 +224,13 @@ def test_tiny_build_hw_graph_reproduces_its_golden_vectors(tiny_build):
     (name,) = g.outputs
     np.testing.assert_array_equal(got[name], vec[f"out_{name}"])
     from flow.layers import layer_of
-    from flow.planning.fifo_depths import IMPLICIT_DEPTH
+    from flow.planning.fifo_depths import implicit_words
 
-    # more words than the implicit 2-beat buffer (a pixel's words into an add: needs_fifo),
+    # more words than the stream holds by itself (a pixel's words into an add: needs_fifo),
     # and skip links of many pixels
     fifos = [n for n in g.nodes if n.kind == "fifo"]
-    assert fifos and all(layer_of(n).words(n, g) > IMPLICIT_DEPTH for n in fifos)
+    assert fifos and all(layer_of(n).words(n, g) > implicit_words(g, n.inputs[0])
+                         for n in fifos)
     assert max(int(n.attrs["depth"]) for n in fifos) > 100
 
 

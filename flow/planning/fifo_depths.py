@@ -71,10 +71,22 @@ from ..layers.width_converter import width_converter_cost
 IMPLICIT_DEPTH = 2
 
 
+def implicit_words(g: HwGraph, stream: str) -> int:
+    """Words a stream holds without a FIFO layer: the IMPLICIT_DEPTH of its handshake
+    buffer, but one for an output of a duplicate. A duplicate offers one beat to all its
+    outputs and takes the next only when every output has taken it, so an output whose
+    reader waits holds that beat and stops its siblings: a residual add waiting on its
+    1x1 branch, whose MVTU needs the pixel's second word from the duplicate's other output,
+    deadlocked with a 2-word skip (random hourglasses 20 and 27 of
+    sim/test_hourglass_period.py)."""
+    p = g.producer(stream)
+    return 1 if p is not None and p.kind == "duplicate" else IMPLICIT_DEPTH
+
+
 def needs_fifo(g: HwGraph, stream: str, pixels: int) -> bool:
     """Whether `pixels` waiting on `stream` (the schedule's occupancy) need a FIFO: more
-    than IMPLICIT_DEPTH pixels; or, into an add, more than the implicit handshake buffer's
-    IMPLICIT_DEPTH words, where a pixel of C channels at E elements per beat is C/E words: the
+    than IMPLICIT_DEPTH pixels; or, into an add, more words than the stream holds by itself
+    (implicit_words), where a pixel of C channels at E elements per beat is C/E words: the
     add's other input may need the whole pixel first (an MVTU reads all K inputs before its
     first output), so its skip holds that pixel. (A concat reads its inputs in turn and has
     its own rule, CONCAT_SKEW.) Counted in pixels, random hourglasses of
@@ -89,7 +101,8 @@ def needs_fifo(g: HwGraph, stream: str, pixels: int) -> bool:
         return True
     t = g.tensors[stream]
     joins = any(c.kind == "add" for c in g.consumers(stream))
-    return joins and pixels * -(-t.channels // stream_elems(g, stream)) > IMPLICIT_DEPTH
+    words = pixels * -(-t.channels // stream_elems(g, stream))
+    return joins and words > implicit_words(g, stream)
 
 
 @dataclass
