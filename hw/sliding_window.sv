@@ -8,8 +8,10 @@
 // (oy, ox, ky, kx, channel beat) and issues one memory read per output beat. R rows let the
 // writer fill the next STRIDE rows while the reader still uses the current K, so in steady
 // state the reader issues one beat per cycle, also across frame boundaries (the writer may
-// run into the next frame). Rows are numbered relative to the reader's frame, so every
-// counter is bounded.
+// run into the next frame, to its last row: under a window of more rows than the image, a 5x5
+// on 2 rows, the reader needs the whole next frame before its first window, and a writer
+// held a row short made the window's producer wait for the reader). Rows are numbered
+// relative to the reader's frame, so every counter is bounded.
 //
 // Timing: the decisions of a cycle (issue a read, take an input beat) read registers only.
 // What they compare, the reader's position against the writer's, is kept as differences
@@ -129,7 +131,7 @@ module sliding_window #(
     // window top + R - 1 - w_row: the writer may write its row iff >= 0 (the reader never
     // goes back above the window's top, so the row R above is free)
     logic signed [YW-1:0]  room;
-    logic                  w_in_frame;   // w_row < 2*IN_H - 1 (see s_axis_tready)
+    logic                  w_in_frame;   // w_row < 2*IN_H: within the next frame (see s_axis_tready)
     logic                  started;      // a beat of the reader's frame has been written
 
     // ---------------------------------------------------------------- output queue
@@ -291,7 +293,7 @@ module sliding_window #(
             ahead <= ahead + (issue ? (wr_en ? step_w : step_nw) : DW'(wr_en));
             room <= room + (issue ? (w_row_done ? top_step - 1'b1 : top_step)
                                   : (w_row_done ? -YW'(1) : '0));
-            w_in_frame <= frame_done ? w_below(YW'(3 * IN_H - 1)) : w_below(YW'(2 * IN_H - 1));
+            w_in_frame <= frame_done ? w_below(YW'(3 * IN_H)) : w_below(YW'(2 * IN_H));
             started <= frame_done ? w_past(YW'(IN_H)) : w_past('0);
         end
     end

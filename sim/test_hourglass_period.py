@@ -64,8 +64,10 @@ def check_period(seed: int) -> None:
 # per window, 192 per frame): it ran at 228 cycles per frame (-10.5 %) until the FIFO analysis
 # followed the window's walk (read_walk / emit_walk) and gave the MVTU's input a row's FIFO.
 # seed 3 deadlocked before fifo_depths.needs_fifo counted a pixel's words into an add, seed
-# 27 (and 20, 37, 39) before it counted a duplicate's output as holding one word, not two
-@pytest.mark.parametrize("seed", [0, 1, 3, 27])
+# 27 (and 20, 37, 39) before it counted a duplicate's output as holding one word, not two;
+# seed 28 (5x5 windows on a 2x4 level) ran at 3,000 cycles per frame for 2,560 estimated
+# while hw/sliding_window.sv kept its writer out of the next frame's last row
+@pytest.mark.parametrize("seed", [0, 1, 3, 27, 28])
 def test_frame_period_within_10_percent(seed):
     check_period(seed)
 
