@@ -25,8 +25,11 @@ class Concat(Layer):
         return {"pe": sorted(common)}
 
     def estimate(self, node, g):
-        # an input select per beat, the channel counter and the output skid buffer: Yosys
-        # found about 70 LUTs / 37 FFs for two or three int8 inputs at PE 1 on hg-hpm-z2
-        pe = self.fold(node, "pe")
-        bits = bitwidth(g, node.outputs[0])
-        return Resources(lut=23 + 6 * pe * bits, ff=20 + 2 * pe * bits)
+        # hw/concat.sv: the input select, a LUT6 per output bit for up to four inputs (one
+        # more per three further inputs); the output skid buffer, a LUT per bit; the select
+        # and 16-bit beat counters, about 30 LUTs. Yosys 0.23: 46 LUTs / 36 FFs for 8 bits
+        # and two inputs, 47 for three, 49 for four, 62 for 16 bits, 95 for 32 bits and
+        # three inputs, 159 for 64 bits, 131 for 32 bits and five inputs
+        width = self.fold(node, "pe") * bitwidth(g, node.outputs[0])
+        select = -(-(len(node.inputs) - 1) // 3)
+        return Resources(lut=30 + (1 + select) * width, ff=20 + 2 * width)
