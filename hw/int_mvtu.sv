@@ -25,6 +25,7 @@ module int_mvtu #(
     parameter integer ACC_BITS    = 32,
     parameter         WEIGHT_FILE = "",
     parameter integer LUT_ROM     = 0,        // weight ROM: 0 block RAM, 1 LUTs
+    parameter integer READ_AHEAD_MEM_WORDS = 0,   // mvtu_sequencer's read-ahead FIFO memory
     // output stage
     parameter integer OUT_STAGE   = 0,
     parameter integer OUT_BITS    = 8,
@@ -69,7 +70,8 @@ module int_mvtu #(
     logic [NF_W-1:0]         nf3;
     mvtu_sequencer #(
         .PE(PE), .SIMD(SIMD), .K(K), .COUT(COUT), .IN_W(IN_BITS), .W_W(8),
-        .WEIGHT_FILE(WEIGHT_FILE), .LUT_ROM(LUT_ROM)
+        .WEIGHT_FILE(WEIGHT_FILE), .LUT_ROM(LUT_ROM),
+        .READ_AHEAD_MEM_WORDS(READ_AHEAD_MEM_WORDS)
     ) u_seq (
         .clk(clk), .rst_n(rst_n), .en(en),
         .s_axis_tdata(s_axis_tdata), .s_axis_tvalid(s_axis_tvalid),

@@ -25,7 +25,11 @@ module mvtu_sequencer #(
     // Where the weight ROM goes, chosen by the flow (flow/layers/base.py, weight_rom): 0 block
     // RAM, 1 LUTs (distributed). Yosys 0.23 cannot map a ROM to LUT-RAM, so for Yosys a
     // distributed ROM is logic, which costs about the same LUTs (64 bits per LUT6).
-    parameter integer LUT_ROM     = 0
+    parameter integer LUT_ROM     = 0,
+    // Words of the read-ahead FIFO's memory (axis_fifo MEM_WORDS): 0 (its DEPTH), or the power
+    // of two above it that the flow gives where it takes no more LUT-RAM
+    // (flow/layers/fifo.py, fifo_memory_words), so its addresses wrap without a compare.
+    parameter integer READ_AHEAD_MEM_WORDS = 0
 ) (
     input  logic                     clk,
     input  logic                     rst_n,
@@ -59,7 +63,8 @@ module mvtu_sequencer #(
     logic in_tvalid, in_tready;
     generate
         if (NF > 1) begin : g_read_ahead
-            axis_fifo #(.WIDTH(XV_W), .DEPTH(SF > 2 ? SF : 2)) u_read_ahead (
+            axis_fifo #(.WIDTH(XV_W), .DEPTH(SF > 2 ? SF : 2),
+                        .MEM_WORDS(READ_AHEAD_MEM_WORDS)) u_read_ahead (
                 .clk(clk), .rst_n(rst_n),
                 .s_axis_tdata(s_axis_tdata), .s_axis_tvalid(s_axis_tvalid),
                 .s_axis_tready(s_axis_tready),

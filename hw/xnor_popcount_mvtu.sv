@@ -19,6 +19,7 @@ module xnor_popcount_mvtu #(
     parameter integer COUT        = 1,
     parameter         WEIGHT_FILE = "",
     parameter integer LUT_ROM     = 0,        // weight ROM: 0 block RAM, 1 LUTs
+    parameter integer READ_AHEAD_MEM_WORDS = 0,   // mvtu_sequencer's read-ahead FIFO memory
     // output stage
     parameter integer OUT_STAGE   = 0,
     parameter integer OUT_BITS    = 8,
@@ -62,7 +63,8 @@ module xnor_popcount_mvtu #(
     logic [NF_W-1:0]      nf3;
     mvtu_sequencer #(
         .PE(PE), .SIMD(SIMD), .K(K), .COUT(COUT), .IN_W(1), .W_W(1),
-        .WEIGHT_FILE(WEIGHT_FILE), .LUT_ROM(LUT_ROM)
+        .WEIGHT_FILE(WEIGHT_FILE), .LUT_ROM(LUT_ROM),
+        .READ_AHEAD_MEM_WORDS(READ_AHEAD_MEM_WORDS)
     ) u_seq (
         .clk(clk), .rst_n(rst_n), .en(en),
         .s_axis_tdata(s_axis_tdata), .s_axis_tvalid(s_axis_tvalid),

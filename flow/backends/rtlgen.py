@@ -151,13 +151,24 @@ def _weights_rom(node: HwNode, bits: int, prefix: str) -> tuple[str, str]:
     return f, mem_text(words, pe * simd * bits)
 
 
+def _read_ahead(node: HwNode, g: HwGraph, in_bits: int) -> dict:
+    """READ_AHEAD_MEM_WORDS of an MVTU: its read-ahead FIFO's memory, by the FIFO layer's
+    rule (fifo_memory_words); 0 (the FIFO's depth) where it is a skid buffer or absent."""
+    words = KINDS[node.kind].read_ahead_words(node, g)
+    if words <= 2:
+        return {}
+    simd = int(node.attrs.get("simd", 1))
+    return {"READ_AHEAD_MEM_WORDS": fifo_memory_words(simd * in_bits, words)}
+
+
 def emit_xnor_mvtu(node, g, name):
     cout, k = node.arrays["weights"].shape
     wf, wtext = _weights_rom(node, 1, name)
     stage, mems = _output_stage(node, g, name)
     params = {"PE": node.attrs.get("pe", 1), "SIMD": node.attrs.get("simd", 1), "K": k,
               "COUT": cout, "WEIGHT_FILE": wf,
-              "LUT_ROM": int(weight_rom(node, g, 1)[0] == "distributed"), **stage}
+              "LUT_ROM": int(weight_rom(node, g, 1)[0] == "distributed"),
+              **_read_ahead(node, g, 1), **stage}
     return "xnor_popcount_mvtu", params, {wf: wtext, **mems}
 
 
@@ -169,7 +180,8 @@ def emit_int_mvtu(node, g, name):
               "COUT": cout, "IN_BITS": bitwidth(g, node.inputs[0]),
               "IN_SIGNED": is_signed(g, node.inputs[0]),
               "ACC_BITS": signed_bits(*accumulator_bounds(node, g)), "WEIGHT_FILE": wf,
-              "LUT_ROM": int(weight_rom(node, g, 8)[0] == "distributed"), **stage}
+              "LUT_ROM": int(weight_rom(node, g, 8)[0] == "distributed"),
+              **_read_ahead(node, g, bitwidth(g, node.inputs[0])), **stage}
     return "int_mvtu", params, {wf: wtext, **mems}
 
 

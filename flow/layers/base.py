@@ -267,16 +267,27 @@ class MatrixVectorUnit(Layer):
 
         return 3 + output_stage_latency(node)
 
+    def read_ahead_words(self, node, g) -> int:
+        """Words of the one-pixel read-ahead FIFO that keeps the producer streaming while
+        output groups 1..NF-1 replay the vector buffer (hw/mvtu_sequencer.sv: DEPTH
+        max(SF, 2)); 0 where there are no such groups and so no FIFO."""
+        from .fifo import fifo_words
+
+        cout, k = node.arrays["weights"].shape
+        if cout // self.fold(node, "pe") == 1:
+            return 0
+        return fifo_words(k, self.fold(node, "simd"), 1)
+
     def input_buffers(self, node, g, bits: int) -> Resources:
-        """The input vector buffer (replayed for output groups 1..NF-1) and, where there are
-        such groups, the one-pixel read-ahead FIFO that keeps the producer streaming."""
+        """The input vector buffer (replayed for output groups 1..NF-1) and the read-ahead
+        FIFO (read_ahead_words), an axis_fifo like the FIFO layer's."""
         from .fifo import fifo_resources
 
         cout, k = node.arrays["weights"].shape
         simd = self.fold(node, "simd")
         buf = memory(simd * bits, k // simd)
-        if cout // self.fold(node, "pe") > 1:
-            buf = buf + fifo_resources(bits, k, simd, 1, wrap_free=False)
+        if self.read_ahead_words(node, g):
+            buf = buf + fifo_resources(bits, k, simd, 1)
         return buf
 
 

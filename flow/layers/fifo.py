@@ -56,10 +56,10 @@ def fifo_memory_words(width: int, words: int) -> int:
 
 
 def fifo_resources(bits: int, channels: int, pe: int, depth_pixels: int,
-                   style: str = "auto", wrap_free: bool = True) -> Resources:
+                   style: str = "auto") -> Resources:
     """A FIFO of `depth_pixels` pixels on a stream of `pe` values of `bits` per word, in
-    memory `style`; `wrap_free`: its memory has fifo_memory_words (the FIFO layer's RTL),
-    else exactly its words (an MVTU's read-ahead FIFO)."""
+    memory `style`: hw/axis_fifo.sv with fifo_memory_words, as the FIFO layer and the MVTUs'
+    read-ahead FIFO (hw/mvtu_sequencer.sv) have it."""
     width = bits * pe
     depth = fifo_words(channels, pe, depth_pixels)
     if depth <= 2:        # a skid buffer in any style (hw/axis_fifo.sv)
@@ -71,17 +71,17 @@ def fifo_resources(bits: int, channels: int, pe: int, depth_pixels: int,
         return (memory(width, depth, style="ultra")
                 + Resources(lut=40 + width * math.ceil((lat + 2) / 4),
                             ff=45 + (2 * lat + 2) * width))
-    if depth <= 32 and not wrap_free:
-        # the MVTUs' fits (their read-ahead FIFO) were measured with this count, though the
-        # RTL is the LUT-RAM FIFO below
-        return Resources(lut=width, ff=width)
-    words = fifo_memory_words(width, depth) if wrap_free else depth
+    words = fifo_memory_words(width, depth)
     mem = memory(width, words)
     if words & (words - 1) == 0:
-        # pointers that wrap by themselves, the count and flags: Yosys 0.23 gave 24-29 LUTs
-        # beside the memory (and LUT-RAM read mux) for 8-bit words, 96 in 128, 480 in
-        # 512, 1,632 in 2,048 and 3,360 in 4,096 words (45-77 with a wrap compare)
-        return mem + Resources(lut=24, ff=45)
+        # two pointers that wrap by themselves, the count and the flags: Yosys 0.23 gave
+        # 2 LUTs per address bit and 4 more beside the memory (and its LUT-RAM read mux),
+        # within 2 LUTs for 3 to 2,048 words of 8 to 256 bits (8 to 26 LUTs: 8-10 fewer
+        # than with a wrap compare at 5 to 32 words); the output register, the pointers,
+        # the count and two flags in flip-flops
+        aw = (words - 1).bit_length()
+        return mem + Resources(lut=2 * aw + 4,
+                               ff=width + 2 * aw + depth.bit_length() + 2)
     # pointers and flags, and the read mux of cascaded block RAMs: Yosys found 40-55 LUTs
     # up to one BRAM36, 100 at 4.5 and 137 at 30
     return mem + Resources(lut=40 + math.ceil(20 * math.sqrt(mem.bram36)), ff=45)
