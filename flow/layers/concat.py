@@ -26,10 +26,16 @@ class Concat(Layer):
 
     def estimate(self, node, g):
         # hw/concat.sv: the input select, a LUT6 per output bit for up to four inputs (one
-        # more per three further inputs); the output skid buffer, a LUT per bit; the select
-        # and 16-bit beat counters, about 30 LUTs. Yosys 0.23: 46 LUTs / 36 FFs for 8 bits
-        # and two inputs, 47 for three, 49 for four, 62 for 16 bits, 95 for 32 bits and
-        # three inputs, 159 for 64 bits, 131 for 32 bits and five inputs
-        width = self.fold(node, "pe") * bitwidth(g, node.outputs[0])
-        select = -(-(len(node.inputs) - 1) // 3)
-        return Resources(lut=30 + (1 + select) * width, ff=20 + 2 * width)
+        # more per three further inputs); the output skid buffer, a LUT per bit; the input
+        # and beat counters, the beat counter as wide as the largest input's beats per pixel
+        # (bw bits): 5 + inputs + 3 bw / 2 LUTs. Yosys 0.23 within 2 LUTs of it from 1 to 64
+        # bits, 2 to 4 inputs and 2 to 1,024 beats (34 LUTs / 27 FFs on each of hg-hpm-z2's
+        # 17 concats: 8 bits, three inputs of 24, 24 and 48 beats)
+        pe = self.fold(node, "pe")
+        width = pe * bitwidth(g, node.outputs[0])
+        beats = max(g.tensors[i].channels // pe for i in node.inputs)
+        bw = max(1, (beats - 1).bit_length())
+        n = len(node.inputs)
+        select = -(-(n - 1) // 3)
+        return Resources(lut=5 + n + -(-3 * bw // 2) + (1 + select) * width,
+                         ff=bw + max(1, (n - 1).bit_length()) + 3 + 2 * width)
