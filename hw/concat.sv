@@ -21,7 +21,7 @@ module concat #(
     function automatic integer max_beats();
         max_beats = 1;
         for (int i = 0; i < N_IN; i++)
-            if (BEATS[16*i +: 16] > max_beats) max_beats = BEATS[16*i +: 16];
+            if (32'(BEATS[16*i +: 16]) > max_beats) max_beats = 32'(BEATS[16*i +: 16]);
     endfunction
     localparam integer BW = max_beats() > 1 ? $clog2(max_beats()) : 1;
 
