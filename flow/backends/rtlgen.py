@@ -33,6 +33,7 @@ from ..layers import layer_of
 from ..layers.width_converter import conversions_by_reader
 from ..layers.width_converter import stream_elems
 from ..layers.width_converter import width_converter_cost
+from ..layers.xnor_mvtu import POPCOUNT_GROUP
 from ..layers.base import weight_rom
 from ..layers.fifo import ram_style as fifo_ram_style
 from ..layers.fifo import fifo_memory_words
@@ -168,7 +169,7 @@ def emit_xnor_mvtu(node, g, name):
     params = {"PE": node.attrs.get("pe", 1), "SIMD": node.attrs.get("simd", 1), "K": k,
               "COUT": cout, "WEIGHT_FILE": wf,
               "LUT_ROM": int(weight_rom(node, g, 1)[0] == "distributed"),
-              **_read_ahead(node, g, 1), **stage}
+              **_read_ahead(node, g, 1), "POPCOUNT_GROUP": POPCOUNT_GROUP, **stage}
     return "xnor_popcount_mvtu", params, {wf: wtext, **mems}
 
 
