@@ -1,7 +1,8 @@
 """flow/measure/timing.py: the delay model on hand-made netlists (chains of LUTs, carry chains,
 fan-out, DSP register configurations, a hierarchy against the same logic flat), the report's
 flags and the register slices it asks for; and, with Yosys, every hw/ module's combinational
-stream arcs against the table in flow/backends/stream_arcs.py."""
+stream arcs against the table in flow/backends/stream_arcs.py, and the XNOR popcount of a wide
+SIMD meeting 100 MHz only when counted in groups."""
 from __future__ import annotations
 
 import math
@@ -394,3 +395,55 @@ def test_synthesize_step_slices_paths_across_modules_that_exceed_the_clock(tmp_p
     assert all(i["cached"] for i in synth["instances"].values()       # layers: from the cache
                if i["kind"] != "register_slice")
     assert not timing["meets_clock"]            # what slices cannot fix stays flagged
+
+
+def _wide_xnor_mvtu():
+    """hg-hpm-z2's widest binary conv: 3x3 over 96 channels (K 864) into 48, PE 2 x SIMD 48,
+    its weights (41 Kibit) in block RAM."""
+    import numpy as np
+
+    from flow.hwgraph import HwGraph
+    from flow.hwgraph import HwNode
+    from flow.hwgraph import HwTensor
+
+    g = HwGraph()
+    g.add_tensor(HwTensor("x", (2, 2, 864), "BINARY"))
+    g.add_tensor(HwTensor("y", (2, 2, 48), "UINT10"))
+    g.inputs.append("x")
+    g.outputs.append("y")
+    w = np.random.default_rng(0).integers(0, 2, size=(48, 864)).astype(np.uint8)
+    g.add_node(HwNode("conv", "xnor_mvtu", ["x"], ["y"], {"pe": 2, "simd": 48},
+                      {"weights": w}))
+    g.topo_sort()
+    g.check()
+    return g
+
+
+def test_wide_xnor_popcount_meets_100_mhz_only_in_groups(tmp_path, monkeypatch):
+    """A popcount over 48 XNORs after a block RAM read is 12 logic levels, over 10 ns on the
+    7-series -1; counted in registered groups (POPCOUNT_GROUP) it meets 100 MHz."""
+    import flow.backends.rtlgen as rtlgen
+    from flow.backends.rtlgen import write_rtl
+    from flow.layers.xnor_mvtu import POPCOUNT_GROUP
+    from flow.measure.synth import synthesize
+    from flow.measure.synth import yosys_missing
+
+    why = yosys_missing()
+    if why:
+        pytest.skip(f"Yosys cannot run: {why}")
+    g = _wide_xnor_mvtu()
+
+    def worst(tag):
+        manifest = write_rtl(g, tmp_path / tag / "rtl")
+        r = synthesize(tmp_path / tag / "rtl", "xc7", tmp_path / tag / "synth",
+                       cache_dir=tmp_path / "cache")
+        rep = timing_report(r, 100.0, manifest)
+        (inst,) = [i for i in rep["instances"] if i["kind"] == "xnor_mvtu"]
+        return inst["delay_ns"]
+
+    assert POPCOUNT_GROUP < 48
+    grouped = worst("grouped")
+    monkeypatch.setattr(rtlgen, "POPCOUNT_GROUP", 48)
+    whole = worst("whole")
+    print(f"popcount paths: grouped {grouped} ns, whole {whole} ns")
+    assert grouped < 10.0 - XC7.clock_margin < whole, (grouped, whole)
