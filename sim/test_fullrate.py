@@ -225,6 +225,49 @@ def test_concat_of_a_trickling_conv_runs_at_its_slowest_layer(monkeypatch):
     assert periods[True] <= 1.02 * period < 1.1 * period < periods[False]
 
 
+def conv_into_upsample() -> HwGraph:
+    """x -> 1x1 binary conv at PE 1 (the slowest layer: a channel every 8 cycles, 64 a pixel)
+    -> 2x upsample, whose one-row buffer takes nothing for 24 cycles after each input row."""
+    rng = np.random.default_rng(3)
+    h, w, c, co = 4, 4, 32, 8
+    g = HwGraph()
+    for name, shape in [("x", (h, w, c)), ("conv", (h, w, co)), ("y", (2 * h, 2 * w, co))]:
+        g.add_tensor(HwTensor(name, shape, "BINARY"))
+    g.inputs, g.outputs = ["x"], ["y"]
+    g.add_node(HwNode("conv", "xnor_mvtu", ["x"], ["conv"], {"pe": 1, "simd": 4, "base": 0},
+                      {"weights": rng.integers(0, 2, (co, c)).astype(np.uint8),
+                       "thresholds": np.full((co, 1), c // 2, np.int64),
+                       "flip": np.zeros(co, np.int64)}))
+    g.add_node(HwNode("up", "upsample", ["conv"], ["y"], {"factor": 2, "pe": 1}))
+    g.topo_sort()
+    g.check()
+    return g
+
+
+def test_conv_into_an_upsample_runs_at_its_slowest_layer(monkeypatch):
+    """flow/planning/fifo_depths.py's upsample_holdoff_pixels: with the pixels the conv emits
+    during the upsample's hold-off on its input the design runs at the conv's period (1,024);
+    without them (the rule switched off) the conv stalls behind its output register on each
+    of the 4 input rows (measured: 1,096)."""
+    import flow.planning.fifo_depths as fd
+    from flow.planning.folding import frame_cycles
+
+    x = np.random.default_rng(5).integers(0, 2, (4, 4, 4, 32))
+    periods = {}
+    for rule in (True, False):
+        if not rule:
+            monkeypatch.setattr(fd, "upsample_holdoff_pixels", lambda *a: 0)
+        g = conv_into_upsample()
+        period = frame_cycles(g)
+        depths, s = fd.fifo_depths(g)
+        assert ("conv" in depths) == rule
+        apply_all(g, [InsertFIFOs(depths)])
+        r = simulate_fullrate(g, {"x": x}, tag=f"conv-into-upsample-{rule}")
+        assert_bit_exact(r, golden.execute(g, {"x": x}), "conv into upsample")
+        periods[rule] = r.cycles_per_frame()
+    assert periods[True] <= 1.02 * period < 1.05 * period < periods[False]
+
+
 def test_register_slices_keep_the_design_bit_exact_at_a_cycle_each(tmp_path):
     """A register slice on a stream (flow/backends/rtlgen.add_register_slices, where the
     timing estimate finds a path across modules too long) changes nothing but the latency:

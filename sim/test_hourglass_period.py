@@ -66,8 +66,11 @@ def check_period(seed: int) -> None:
 # seed 3 deadlocked before fifo_depths.needs_fifo counted a pixel's words into an add, seed
 # 27 (and 20, 37, 39) before it counted a duplicate's output as holding one word, not two;
 # seed 28 (5x5 windows on a 2x4 level) ran at 3,000 cycles per frame for 2,560 estimated
-# while hw/sliding_window.sv kept its writer out of the next frame's last row
-@pytest.mark.parametrize("seed", [0, 1, 3, 27, 28])
+# while hw/sliding_window.sv kept its writer out of the next frame's last row; seed 69 (an
+# 8-channel conv at PE 1 taking the whole period into a 2x upsample of a 3x2 level) ran at 483
+# for 432 before fifo_depths gave the upsample's input what the conv emits while the upsample
+# takes no input (upsample_holdoff_pixels)
+@pytest.mark.parametrize("seed", [0, 1, 3, 27, 28, 69])
 def test_frame_period_within_10_percent(seed):
     check_period(seed)
 

@@ -253,6 +253,32 @@ def concat_skewed(g: HwGraph, node, tensor: str, period: int) -> bool:
     return others + spread > period / px
 
 
+# An upsample keeps one input row (hw/upsample.sv) and takes the next row's words only as its
+# last pass over the current one finishes with them: for its `input_holdoff` cycles after a
+# row's last beat it takes nothing. A producer that emits the next row meanwhile stalls, and
+# an MVTU, whose only output buffer is its output register, stalls as a whole. Where the
+# producer has no time to spare for that wait, the pixel schedule (an upsample at the pace of
+# its producer) does not see it: random hourglass 69 of sim/test_hourglass_period.py (an
+# 8-channel conv at PE 1 taking the whole period, a beat every 9 cycles, into a 2x upsample
+# of a 3x2 level, 24 cycles of hold-off a row) ran at 483 cycles per frame for 432, 17 lost
+# on each of the 3 rows; with a pixel of FIFO on the upsample's input, at 432.
+def upsample_holdoff_pixels(g: HwGraph, node, period: int) -> int:
+    """Pixels of FIFO on upsample `node`'s input that let its producer keep its pace while
+    the upsample takes no input: what the producer emits in the hold-off, at its own speed;
+    0 where a graph input feeds it (the DMA waits) or the producer's cycles and the hold-off
+    of every row fit the period."""
+    tensor = node.inputs[0]
+    p = g.producer(tensor)
+    if p is None:
+        return 0
+    hold = layer_of(node).input_holdoff(node, g)
+    t = g.tensors[tensor]
+    cycles = layer_of(p).cycles(p, g)
+    if cycles + t.shape[0] * hold <= period:
+        return 0
+    return math.ceil(hold * t.pixels / max(1, cycles))
+
+
 # The schedule is a pixel-level model, and optimistic at a residual join (add): where its skip
 # FIFO holds just the schedule's occupancy, the join loses cycles that the schedule does not
 # see. On hg-hpm-z2 for pynq-z2 (slowest layer 802,816 cycles per frame) the design ran at
@@ -267,7 +293,8 @@ MARGIN_ROWS = 0.5
 def fifo_depths(g: HwGraph) -> tuple[dict[str, int], Schedule]:
     """Streams that need more than the implicit buffer, with their depth in pixels: the
     schedule's occupancy, MARGIN_ROWS image rows more into an add, a pixel more where a
-    concat would wait on a slow input or (from a channel slice) into any join."""
+    concat would wait on a slow input or (from a channel slice) into any join, and into an
+    upsample what its producer emits while the upsample takes no input."""
     s = schedule(g)
     depths = {k: v for k, v in s.occupancy.items() if needs_fifo(g, k, v)}
     for k, v in depths.items():
@@ -283,6 +310,11 @@ def fifo_depths(g: HwGraph) -> tuple[dict[str, int], Schedule]:
                     depths[i] = max(depths.get(i, 0), s.occupancy.get(i, 0) + JOIN_SKEW)
                 if n.kind == "concat" and concat_skewed(g, n, i, s.period):
                     depths[i] = max(depths.get(i, 0), s.occupancy.get(i, 0) + CONCAT_SKEW)
+        if n.kind == "upsample":
+            extra = upsample_holdoff_pixels(g, n, s.period)
+            if extra:
+                i = n.inputs[0]
+                depths[i] = max(depths.get(i, 0), s.occupancy.get(i, 0) + extra)
     return depths, s
 
 
