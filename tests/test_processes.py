@@ -74,6 +74,10 @@ def test_the_tools_die_when_the_build_dies(sig):
             "from flow.processes import run_tool\n"
             "def stop(*_): raise KeyboardInterrupt\n"
             "signal.signal(signal.SIGTERM, stop)\n"
+            # Ctrl-C as a build in a terminal gets it: a suite started in the background
+            # by a non-interactive shell passes SIGINT down ignored, and Python then
+            # installs no KeyboardInterrupt handler
+            "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
             f"run_tool({TREE!r})\n")
     main = subprocess.Popen([sys.executable, "-c", code], cwd=REPO,
                             env={**os.environ, "BINHG_TEST_TAG": tag},
