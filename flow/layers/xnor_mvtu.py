@@ -57,9 +57,7 @@ POPCOUNT_GROUP = 12
 
 def popcount_ffs(simd: int) -> int:
     """Flip-flops of one lane's registered partial popcounts (groups of POPCOUNT_GROUP)."""
-    full, rest = divmod(simd, POPCOUNT_GROUP)
-    group_bits = accumulator_bits(min(simd, POPCOUNT_GROUP))
-    return full * group_bits + (group_bits if rest else 0)
+    return math.ceil(simd / POPCOUNT_GROUP) * accumulator_bits(min(simd, POPCOUNT_GROUP))
 
 
 def popcount_luts(simd: int) -> int:

@@ -302,19 +302,21 @@ def fifo_depths(g: HwGraph) -> tuple[dict[str, int], Schedule]:
         # words (needs_fifo) ran at its model without it
         if v > IMPLICIT_DEPTH and any(c.kind == "add" for c in g.consumers(k)):
             depths[k] += math.ceil(MARGIN_ROWS * g.tensors[k].shape[1])
+    def beyond_occupancy(stream: str, pixels: int) -> None:
+        depths[stream] = max(depths.get(stream, 0), s.occupancy.get(stream, 0) + pixels)
+
     for n in g.nodes:
         if len(n.inputs) > 1:
             for i in n.inputs:
                 p = g.producer(i)
                 if p is not None and p.kind == "slice_channels":
-                    depths[i] = max(depths.get(i, 0), s.occupancy.get(i, 0) + JOIN_SKEW)
+                    beyond_occupancy(i, JOIN_SKEW)
                 if n.kind == "concat" and concat_skewed(g, n, i, s.period):
-                    depths[i] = max(depths.get(i, 0), s.occupancy.get(i, 0) + CONCAT_SKEW)
+                    beyond_occupancy(i, CONCAT_SKEW)
         if n.kind == "upsample":
             extra = upsample_holdoff_pixels(g, n, s.period)
             if extra:
-                i = n.inputs[0]
-                depths[i] = max(depths.get(i, 0), s.occupancy.get(i, 0) + extra)
+                beyond_occupancy(n.inputs[0], extra)
     return depths, s
 
 
