@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 
 import pytest
 
 from flow.boards import get_board
 from flow.planning.folding import (MAX_EXTRA_LANES, UTILIZATION_BUDGET, FoldingError, _combos,
+                          _fit_at,
                           choose_folding, estimate, fold_to_cycles, frame_cycles, layer_budget,
                           over_budget, slowdowns)
 from flow.layers import layer_of
@@ -78,8 +80,12 @@ def test_unreachable_target_names_the_bottleneck(graph):
 
 def test_target_over_budget_says_what_does_not_fit(graph):
     small = dataclasses.replace(get_board("pynq-z2"), lut=8000)
-    with pytest.raises(FoldingError, match=r"--target-fps 5000 does not fit pynq-z2: LUT"):
+    with pytest.raises(FoldingError, match=r"--target-fps 5000 does not fit pynq-z2: LUT") as e:
         choose_folding(graph, small, target_fps=5000)
+    # the shortfall named is the closest design's, no worse than at the target's own period
+    reported = int(re.search(r"LUT (\d+) >", str(e.value)).group(1))
+    own = _fit_at(graph, small, int(small.clock_mhz * 1e6 // 5000))
+    assert reported <= own.resources.lut
 
 
 def test_board_too_small_at_any_folding(graph):
