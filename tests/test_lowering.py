@@ -179,3 +179,45 @@ def test_relu_the_papers_baseline_lowers_bit_exact(tmp_path):
     res = compare_with_finn(g, finn, images)
     assert not res.mismatches, res.mismatches[:3]
     assert_golden_is_brevitas(g, res.outputs, m, images)
+
+
+def _canonical(model) -> tuple:
+    """A graph up to the names FINN makes up at random (make_new_valueinfo_name): every
+    tensor named by the order it first appears in, each node with its op, attributes, and
+    inputs and outputs so renamed, each tensor's initializer, shape and datatype."""
+    names: dict[str, str] = {}
+
+    def name(t: str) -> str:
+        return names.setdefault(t, f"t{len(names)}") if t else ""
+
+    nodes = []
+    for n in model.graph.node:
+        nodes.append((n.op_type, n.domain, n.name, [a.SerializeToString() for a in n.attribute],
+                      [name(t) for t in n.input], [name(t) for t in n.output]))
+    tensors = {}
+    for t, c in names.items():
+        init = model.get_initializer(t)
+        tensors[c] = (model.get_tensor_shape(t), str(model.get_tensor_datatype(t)),
+                      None if init is None else (init.dtype.str, init.shape, init.tobytes()))
+    return nodes, tensors, [name(t.name) for t in model.graph.output]
+
+
+def test_weight_folds_with_shapes_inferred_once_give_finns_graph(preset_artifacts, finn_graph,
+                                                                 monkeypatch):
+    """convert_to_finn folds the weight quantizers with one shape inference after all
+    folds (flow/frontend/convert.py, fold_weight_quantizers): the FINN graph is the one
+    FINN's ConvertQONNXtoFINN makes on its own, node for node, up to the tensor names FINN
+    draws at random: the same initializers, shapes and datatypes."""
+    from qonnx.core.modelwrapper import ModelWrapper
+
+    from flow.frontend import convert
+
+    ours = _canonical(finn_graph("hg-hpm-tiny"))
+    monkeypatch.setattr(convert, "fold_weight_quantizers", lambda model: model)
+    finns = _canonical(convert.convert_to_finn(
+        ModelWrapper(str(preset_artifacts("hg-hpm-tiny").qonnx))))
+    assert ours[0] == finns[0]
+    assert ours[2] == finns[2]
+    assert ours[1].keys() == finns[1].keys()
+    for t in ours[1]:
+        assert ours[1][t] == finns[1][t], t

@@ -54,6 +54,7 @@ def convert_to_finn(model):
                          and model.get_initializer(n.input[0]) is None]
         model = model.transform(ReluToPRelu())
         try:
+            model = fold_weight_quantizers(model)
             model = model.transform(ConvertQONNXtoFINN())
         except (ValueError, AssertionError, RuntimeError, KeyError, TypeError) as e:
             raise ConversionError(f"FINN's ConvertQONNXtoFINN refused the graph: "
@@ -68,6 +69,47 @@ def convert_to_finn(model):
         model.set_metadata_prop(INPUT_ENCODING, json.dumps(encoding.to_dict()))
         model.set_metadata_prop(QUANT_OUTPUTS, json.dumps(quant_outputs))
         return model
+
+
+class _ShapesLater:
+    """Stands in for qonnx's InferShapes inside FINN's FoldQuantWeights: changes nothing."""
+
+    def apply(self, model):
+        return model, False
+
+
+def fold_weight_quantizers(model):
+    """The first half of FINN's ConvertQONNXtoFINN, its own transformations in its order
+    (the Conv/Gemm fix-ups, FoldTransposeIntoQuantInit, InferDataTypes, FoldQuantWeights),
+    with the shapes inferred once after all weight folds instead of after each.
+    ConvertQONNXtoFINN then repeats the fix-ups (which change nothing the second time)
+    and finds no weight quantizer left.
+
+    Why: FoldQuantWeights folds one weight per pass and runs InferShapes after each; that
+    wraps the model anew, which checks every tensor's shape by a scan of all value infos:
+    passes x tensors^2. hg-hpm-paper's conversion took 110 s, its two-stack version more
+    than 13 minutes (py-spy: 60 % of the time in that check). A fold needs no shape that
+    an earlier fold removed: each rewires only its own weight's consumer, and reads only the
+    shapes of its quantizer's input and its consumer's output. tests/test_lowering.py
+    compares the result with FINN's unchanged conversion."""
+    from finn.transformation.qonnx import convert_qonnx_to_finn as finn_convert
+    from finn.transformation.qonnx import fold_quant_weights
+    from qonnx.transformation.extract_conv_bias import ExtractBiasFromConv
+    from qonnx.transformation.gemm_to_matmul import GemmToMatMul
+    from qonnx.transformation.infer_datatypes import InferDataTypes
+    from qonnx.transformation.infer_shapes import InferShapes
+    from qonnx.transformation.quant_constant_folding import FoldTransposeIntoQuantInit
+
+    for t in (finn_convert.InferMissingConvKernelShape(), ExtractBiasFromConv(),
+              finn_convert.InferMissingGemmBias(), GemmToMatMul(),
+              FoldTransposeIntoQuantInit(), InferDataTypes()):
+        model = model.transform(t)
+    fold_quant_weights.InferShapes = _ShapesLater
+    try:
+        model = model.transform(fold_quant_weights.FoldQuantWeights())
+    finally:
+        fold_quant_weights.InferShapes = InferShapes
+    return model.transform(InferShapes())
 
 
 # The ops of a source graph the flow converts and lowers (after qonnx's cleanup): the
