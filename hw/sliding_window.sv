@@ -4,9 +4,10 @@
 // PAD_CODE outside the image, SIMD elements per beat in and out.
 //
 // Structure: a circular line buffer of R = K + STRIDE input rows (one simple dual-port,
-// synchronous-read memory). The writer stores input beats in arrival order; the reader walks
-// (oy, ox, ky, kx, channel beat) and issues one memory read per output beat. R rows let the
-// writer fill the next STRIDE rows while the reader still uses the current K, so in steady
+// synchronous-read memory; rows back to back, or each at a power-of-two ROW_PITCH). The
+// writer stores input beats in arrival order; the reader walks (oy, ox, ky, kx, channel
+// beat) and issues one memory read per output beat. R rows let the writer fill the next
+// STRIDE rows while the reader still uses the current K, so in steady
 // state the reader issues one beat per cycle, also across frame boundaries (the writer may
 // run into the next frame, to its last row: under a window of more rows than the image, a 5x5
 // on 2 rows, the reader needs the whole next frame before its first window, and a writer
@@ -36,7 +37,12 @@ module sliding_window #(
     parameter int PAD_L    = 1,
     parameter int PAD_B    = 1,
     parameter int PAD_R    = 1,
-    parameter int PAD_CODE = 0
+    parameter int PAD_CODE = 0,
+    // Words per buffer row: 0 stores the rows back to back (ROWB words each); a power of two
+    // >= ROWB (the generator's choice where the memory takes no more block RAM and few more
+    // LUTs: flow/layers/sliding_window.line_buffer_pitch) addresses a word as {row slot,
+    // beat column}, so the column needs no wrap and the writer no address counter of its own.
+    parameter int ROW_PITCH = 0
 ) (
     input  logic                 clk,
     input  logic                 rst_n,
@@ -53,17 +59,18 @@ module sliding_window #(
     localparam int OW   = (IN_W + PAD_L + PAD_R - K) / STRIDE + 1;
     localparam int R    = K + STRIDE;                 // rows in the line buffer
     localparam int ROWB = IN_W * CB;                  // beats per input row
-    localparam int DEPTH = R * ROWB;
+    localparam bit SPLIT = ROW_PITCH != 0;           // {row slot, beat column} addresses
+    localparam int PITCH = SPLIT ? ROW_PITCH : ROWB;
+    localparam int DEPTH = R * PITCH;
     localparam int AW   = (DEPTH > 1) ? $clog2(DEPTH) : 1;
+    localparam int SW   = $clog2(R);                  // row slot bits (R >= 2)
+    localparam int CW   = SPLIT ? $clog2(PITCH) : 1;  // beat column bits of a split address
 
     localparam int CBW = (CB > 1) ? $clog2(CB) : 1;
     localparam int KW  = (K > 1) ? $clog2(K) : 1;
     localparam int OHW = (OH > 1) ? $clog2(OH) : 1;
     localparam int OWW = (OW > 1) ? $clog2(OW) : 1;
     localparam int RBW = (ROWB > 1) ? $clog2(ROWB) : 1;
-    // the reader's pixel in the padded image: px = ox*STRIDE + kx, py = oy*STRIDE + ky
-    localparam int PXW = $clog2(IN_W + PAD_L + PAD_R + 1);
-    localparam int PYW = $clog2(IN_H + PAD_T + PAD_B + 1);
     // Signed widths: writer rows span [-IN_H - PAD_T, 2*IN_H + R] relative to the reader's
     // frame; DW holds a difference of two beat positions (row * ROWB + beat column) there.
     localparam int YW  = $clog2(2 * IN_H + PAD_T + PAD_B + R + 1) + 2;
@@ -97,12 +104,36 @@ module sliding_window #(
     localparam logic [AW-1:0] A_OY   = AW'(((STEP_OY % DEPTH) + DEPTH) % DEPTH);
     localparam logic [AW-1:0] A_FR   = AW'(((STEP_FR % DEPTH) + DEPTH) % DEPTH);
     localparam logic signed [AW+1:0] WRAP = (AW + 2)'(DEPTH);
-
-    function automatic logic pad_at(input logic [PXW-1:0] px, input logic [PYW-1:0] py);
-        // (as 32-bit signed: with no padding on a side the compare is constant, without a lint warning)
-        pad_at = $signed(32'(px)) < PAD_L || $signed(32'(px)) >= IN_W + PAD_L ||
-                 $signed(32'(py)) < PAD_T || $signed(32'(py)) >= IN_H + PAD_T;
+    // split addresses: the steps' rows modulo R and columns modulo PITCH
+    localparam int LAST_OX = -(OW - 1) * STRIDE * CB - LAST_COL;     // column, next row of windows
+    function automatic logic [SW+CW-1:0] split_step(input int rows, input int cols);
+        split_step = {SW'(((rows % R) + R) % R), CW'(((cols % PITCH) + PITCH) % PITCH)};
     endfunction
+    localparam logic [SW+CW-1:0] SA_BEAT = split_step(0, 1);
+    localparam logic [SW+CW-1:0] SA_KY = split_step(1, -LAST_COL);
+    localparam logic [SW+CW-1:0] SA_OX = split_step(-(K - 1), STRIDE * CB - LAST_COL);
+    localparam logic [SW+CW-1:0] SA_OY = split_step(STRIDE - K + 1, LAST_OX);
+    localparam logic [SW+CW-1:0] SA_FR = split_step(IN_H - (OH - 1) * STRIDE - K + 1, LAST_OX);
+    localparam logic [AW-1:0] ADDR_START =                 // the reader's first beat
+        SPLIT ? AW'(split_step(-PAD_T, -PAD_L * CB)) : AW'(ADDR0);
+
+    // Which of a window's K columns (bit kx) are padding, for window column ox + next, and
+    // which of its K rows (bit ky) for window row oy + next: the padded pixel is
+    // ox*STRIDE + kx (oy*STRIDE + ky). (Compares of the counter with constants, no increment
+    // before them; as 32-bit signed: with no padding on a side the compare is constant,
+    // without a lint warning.)
+    function automatic logic [K-1:0] col_pad(input logic [OWW-1:0] ox, input int next);
+        for (int kx = 0; kx < K; kx++)
+            col_pad[kx] = $signed(32'(ox)) * STRIDE < PAD_L - kx - next * STRIDE ||
+                          $signed(32'(ox)) * STRIDE >= IN_W + PAD_L - kx - next * STRIDE;
+    endfunction
+    function automatic logic [K-1:0] row_pad(input logic [OHW-1:0] oy, input int next);
+        for (int ky = 0; ky < K; ky++)
+            row_pad[ky] = $signed(32'(oy)) * STRIDE < PAD_T - ky - next * STRIDE ||
+                          $signed(32'(oy)) * STRIDE >= IN_H + PAD_T - ky - next * STRIDE;
+    endfunction
+    localparam logic [K-1:0] COLS0 = col_pad('0, 0);  // the first window of a row
+    localparam logic [K-1:0] ROWS0 = row_pad('0, 0);  // the first row of windows
 
     // ---------------------------------------------------------------- line buffer memory
     logic [W-1:0]  mem [0:DEPTH-1];
@@ -120,9 +151,12 @@ module sliding_window #(
     logic [KW-1:0]         r_kx, r_ky;
     logic [OWW-1:0]        r_ox;
     logic [OHW-1:0]        r_oy;
-    logic [PXW-1:0]        r_px;
-    logic [PYW-1:0]        r_py;
-    logic                  r_pad;        // the beat at (r_py, r_px) is padding
+    // Padding as masks of the window rather than padded-pixel counters with four compares
+    // (about 20 more LUTs in Yosys on the z2's windows): which of the window's columns and
+    // rows are padding. Only a step to the next window (output row) changes them, from
+    // r_ox (r_oy) alone; the beat's flag picks bit kx of one and ky of the other.
+    logic [K-1:0]          win_cols, win_rows;   // col_pad(ox, 0), row_pad(oy, 0)
+    logic                  r_pad;        // the reader's beat is padding
     logic [AW-1:0]         r_addr;       // its memory address (where it is not padding)
     // written beats - the reader's beat position - 1: the reader's beat is written iff >= 0
     logic signed [DW-1:0]  ahead;
@@ -148,10 +182,8 @@ module sliding_window #(
     logic [KW-1:0]        kx_n, ky_n;
     logic [OWW-1:0]       ox_n;
     logic [OHW-1:0]       oy_n;
-    logic [PXW-1:0]       px_n;
-    logic [PYW-1:0]       py_n;
-    logic [AW-1:0]        a_sum;
-    logic signed [AW+1:0] a_wrap;
+    logic [K-1:0]         win_cols_n, win_rows_n;
+    logic [AW-1:0]        addr_n;        // the read address after the step
 
     // A frame starts only after its first input beat, even where it begins with padding, so
     // no output of a frame that never comes is sent. A data beat needs its beat written.
@@ -174,70 +206,112 @@ module sliding_window #(
         // the registers' enable, not in their data path).
         cb_n = last_cb ? '0 : r_cb + 1'b1;
         kx_n = r_kx; ky_n = r_ky; ox_n = r_ox; oy_n = r_oy;
-        px_n = r_px; py_n = r_py;
         if (last_cb) begin
             kx_n = last_kx ? '0 : r_kx + 1'b1;
-            px_n = r_px + 1'b1;
             if (last_kx) begin
                 ky_n = last_ky ? '0 : r_ky + 1'b1;
-                px_n = r_px - PXW'(K - 1);
-                py_n = r_py + 1'b1;
                 if (last_ky) begin
-                    // next window: same rows, STRIDE pixels to the right
                     ox_n = last_ox ? '0 : r_ox + 1'b1;
-                    px_n = r_px - PXW'(K - 1 - STRIDE);
-                    py_n = r_py - PYW'(K - 1);
-                    if (last_ox) begin
-                        // next output row: STRIDE rows down, back to the left edge
-                        oy_n = last_oy ? '0 : r_oy + 1'b1;
-                        px_n = '0;
-                        py_n = last_oy ? '0 : r_py - PYW'(K - 1 - STRIDE);
-                    end
+                    if (last_ox) oy_n = last_oy ? '0 : r_oy + 1'b1;
                 end
             end
         end
+
+        // the padding masks after the step (kind says which counters roll over)
+        win_cols_n = win_cols; win_rows_n = win_rows;
+        case (kind)
+            S_OX: win_cols_n = col_pad(r_ox, 1);                // next window, same row
+            S_OY: begin                                         // next output row
+                win_cols_n = COLS0;
+                win_rows_n = row_pad(r_oy, 1);
+            end
+            S_FR: begin                                         // next frame
+                win_cols_n = COLS0;
+                win_rows_n = ROWS0;
+            end
+            default: ;
+        endcase
     end
 
     // The constants of each kind of step, so that every register below adds one constant
     // to itself (one adder each, no adder before it).
     logic signed [DW-1:0] step_w, step_nw;   // ahead's change with and without a write
     logic signed [YW-1:0] top_step;          // the window's top row
-    logic [AW-1:0]        a_step;            // the read address, modulo the buffer,
-    logic signed [AW+1:0] a_wstep;           // ... and the same minus DEPTH
     always_comb begin
         case (kind)
-            S_BEAT: begin
-                step_nw = -DW'(1); step_w = '0; top_step = '0;
-                a_step = A_BEAT; a_wstep = $signed({1'b0, A_BEAT}) - WRAP;
-            end
-            S_KY: begin
-                step_nw = -DW'(STEP_KY); step_w = DW'(1 - STEP_KY); top_step = '0;
-                a_step = A_KY; a_wstep = $signed({1'b0, A_KY}) - WRAP;
-            end
-            S_OX: begin
-                step_nw = -DW'(STEP_OX); step_w = DW'(1 - STEP_OX); top_step = '0;
-                a_step = A_OX; a_wstep = $signed({1'b0, A_OX}) - WRAP;
-            end
-            S_OY: begin
+            S_BEAT:  begin step_nw = -DW'(1); step_w = '0; top_step = '0; end
+            S_KY:    begin step_nw = -DW'(STEP_KY); step_w = DW'(1 - STEP_KY); top_step = '0; end
+            S_OX:    begin step_nw = -DW'(STEP_OX); step_w = DW'(1 - STEP_OX); top_step = '0; end
+            S_OY:    begin
                 step_nw = -DW'(STEP_OY); step_w = DW'(1 - STEP_OY); top_step = YW'(STRIDE);
-                a_step = A_OY; a_wstep = $signed({1'b0, A_OY}) - WRAP;
             end
             default: begin
                 step_nw = -DW'(STEP_FR); step_w = DW'(1 - STEP_FR); top_step = YW'(TOP_FR);
-                a_step = A_FR; a_wstep = $signed({1'b0, A_FR}) - WRAP;
             end
         endcase
-        // r_addr + a_step modulo DEPTH: both sums at once, the wrapped one where it is >= 0
-        a_sum  = r_addr + a_step;
-        a_wrap = $signed({2'b0, r_addr}) + a_wstep;
+    end
+
+    // The read address after the step, and the write address.
+    if (SPLIT) begin : g_split_addr
+        // {row slot, beat column}: the column adds its step modulo PITCH by itself; the slot
+        // adds its step modulo R (two sums of SW + 1 bits where R is not a power of two)
+        logic [SW+CW-1:0] a_step;
+        logic [SW-1:0]    w_slot;        // the writer's row slot
+        always_comb begin
+            case (kind)
+                S_BEAT:  a_step = SA_BEAT;
+                S_KY:    a_step = SA_KY;
+                S_OX:    a_step = SA_OX;
+                S_OY:    a_step = SA_OY;
+                default: a_step = SA_FR;
+            endcase
+        end
+        assign addr_n[CW-1:0] = r_addr[CW-1:0] + a_step[CW-1:0];
+        if ((1 << SW) == R) begin : g_pow2
+            assign addr_n[CW+:SW] = r_addr[CW+:SW] + a_step[CW+:SW];
+        end else begin : g_wrap
+            logic [SW:0] slot_sum, slot_wrap;
+            assign slot_sum  = {1'b0, r_addr[CW+:SW]} + {1'b0, a_step[CW+:SW]};
+            assign slot_wrap = slot_sum - (SW + 1)'(R);
+            assign addr_n[CW+:SW] = slot_wrap[SW] ? slot_sum[SW-1:0] : slot_wrap[SW-1:0];
+        end
+        always_ff @(posedge clk) begin
+            if (!rst_n) w_slot <= '0;
+            else if (w_row_done) w_slot <= (w_slot == SW'(R - 1)) ? '0 : w_slot + 1'b1;
+        end
+        assign wr_addr = {w_slot, CW'(w_col)};
+    end else begin : g_linear_addr
+        // rows back to back: r_addr + the step modulo DEPTH, both sums at once, the wrapped
+        // one where it is >= 0
+        logic [AW-1:0]        a_step;
+        logic signed [AW+1:0] a_wstep;       // a_step - DEPTH
+        logic [AW-1:0]        a_sum;
+        logic signed [AW+1:0] a_wrap;
+        always_comb begin
+            // (each case's a_wstep a constant: no subtraction after the case)
+            case (kind)
+                S_BEAT:  begin a_step = A_BEAT; a_wstep = $signed({2'b0, A_BEAT}) - WRAP; end
+                S_KY:    begin a_step = A_KY;   a_wstep = $signed({2'b0, A_KY}) - WRAP;   end
+                S_OX:    begin a_step = A_OX;   a_wstep = $signed({2'b0, A_OX}) - WRAP;   end
+                S_OY:    begin a_step = A_OY;   a_wstep = $signed({2'b0, A_OY}) - WRAP;   end
+                default: begin a_step = A_FR;   a_wstep = $signed({2'b0, A_FR}) - WRAP;   end
+            endcase
+            a_sum  = r_addr + a_step;
+            a_wrap = $signed({2'b0, r_addr}) + a_wstep;
+        end
+        assign addr_n = a_wrap[AW+1] ? a_sum : a_wrap[AW-1:0];
+        always_ff @(posedge clk) begin
+            if (!rst_n) wr_addr <= '0;
+            else if (wr_en) wr_addr <= (wr_addr == AW'(DEPTH - 1)) ? '0 : wr_addr + 1'b1;
+        end
     end
 
     always_ff @(posedge clk) begin
         if (!rst_n) begin
             r_cb <= '0; r_kx <= '0; r_ky <= '0; r_ox <= '0; r_oy <= '0;
-            r_px <= '0; r_py <= '0;
-            r_pad <= pad_at('0, '0);
-            r_addr <= AW'(ADDR0);
+            win_cols <= COLS0; win_rows <= ROWS0;
+            r_pad <= COLS0[0] || ROWS0[0];
+            r_addr <= ADDR_START;
             last_cb <= CB == 1; last_kx <= K == 1; last_ky <= K == 1;
             last_ox <= OW == 1; last_oy <= OH == 1;
             kind <= step_kind(CB == 1, K == 1, K == 1, OW == 1, OH == 1);
@@ -250,9 +324,9 @@ module sliding_window #(
             kind <= step_kind(cb_n == CBW'(CB - 1), kx_n == KW'(K - 1), ky_n == KW'(K - 1),
                               ox_n == OWW'(OW - 1), oy_n == OHW'(OH - 1));
             r_cb <= cb_n; r_kx <= kx_n; r_ky <= ky_n; r_ox <= ox_n; r_oy <= oy_n;
-            r_px <= px_n; r_py <= py_n;
-            r_pad <= pad_at(px_n, py_n);
-            r_addr <= a_wrap[AW+1] ? a_sum : a_wrap[AW-1:0];
+            win_cols <= win_cols_n; win_rows <= win_rows_n;
+            r_pad <= win_cols_n[kx_n] || win_rows_n[ky_n];
+            r_addr <= addr_n;
         end
     end
 
@@ -277,14 +351,12 @@ module sliding_window #(
 
     always_ff @(posedge clk) begin
         if (!rst_n) begin
-            w_col <= '0; wr_addr <= '0; w_row <= '0;
+            w_col <= '0; w_row <= '0;
             ahead <= DW'(START - 1);
             room <= YW'(R - 1 - PAD_T);
             w_in_frame <= 1'b1;
             started <= 1'b0;
         end else begin
-            if (wr_en)                                   // rows are stored back to back
-                wr_addr <= (wr_addr == AW'(DEPTH - 1)) ? '0 : wr_addr + 1'b1;
             if (wr_en) w_col <= w_row_done ? '0 : w_col + 1'b1;
             // renumbered when the reader moves to its next frame
             w_row <= w_row + (frame_done ? (w_row_done ? YW'(1 - IN_H) : YW'(-IN_H))

@@ -37,6 +37,7 @@ from ..layers.xnor_mvtu import POPCOUNT_GROUP
 from ..layers.base import weight_rom
 from ..layers.fifo import ram_style as fifo_ram_style
 from ..layers.fifo import fifo_memory_words
+from ..layers.sliding_window import line_buffer_pitch
 from ..layers.fifo import uram_read_latency
 from .stream_format import port_info
 from .stream_format import port_name
@@ -206,7 +207,9 @@ def emit_sliding_window(node, g, name):
               "PAD_L": l, "PAD_B": b, "PAD_R": r, "PAD_CODE": node.attrs["pad_code"]}
     if simd > c:     # the parallel form: a pixel in, simd / c window pixels out per beat
         return "sliding_window_parallel", {**params, "PIXELS": simd // c}, {}
-    return "sliding_window", {"SIMD": simd, **params}, {}
+    pitch = line_buffer_pitch(simd, params["BITS"], c, w, int(node.attrs["kernel"]),
+                              int(node.attrs["stride"]))
+    return "sliding_window", {"SIMD": simd, **params, "ROW_PITCH": pitch}, {}
 
 
 def emit_maxpool(node, g, name):
