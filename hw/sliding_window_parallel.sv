@@ -52,6 +52,7 @@ module sliding_window_parallel #(
     localparam int NLB  = (K > 1) ? K - 1 : 1;          // line buffers (none when K == 1)
     localparam int YW   = $clog2(HP + 1);
     localparam int XW   = $clog2(WP + 1);
+    localparam int AW   = (WP > 1) ? $clog2(WP) : 1;  // a line buffer's address: x < WP
     localparam int SW   = (STRIDE > 1) ? $clog2(STRIDE) : 1;
     localparam int BW   = (NB > 1) ? $clog2(NB) : 1;
 
@@ -114,8 +115,9 @@ module sliding_window_parallel #(
             logic [PW-1:0] q;
             always_ff @(posedge clk) begin
                 // row y's pixel goes into buffer 0, each buffer's row one buffer down
-                if (go) mem[x] <= (r == 0) ? pixel : col_q[((r > 0) ? r - 1 : 0)*PW +: PW];
-                if (rd_en) q <= mem[rd_addr];
+                if (go) mem[x[AW-1:0]] <= (r == 0) ? pixel
+                                                   : col_q[((r > 0) ? r - 1 : 0)*PW +: PW];
+                if (rd_en) q <= mem[rd_addr[AW-1:0]];
             end
             assign col_q[r*PW +: PW] = q;
         end

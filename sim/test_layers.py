@@ -55,6 +55,13 @@ def test_layer_bit_exact_more_seeds(kind, seed):
     _check_kind(kind, seed)
 
 
+def test_parallel_window_whose_padded_width_is_a_power_of_two():
+    """Seed 6 draws a parallel sliding window whose padded row is 8 pixels: its line
+    buffers' address is one bit narrower than the column counter (Verilator refused the
+    RTL with WIDTHTRUNC before hw/sliding_window_parallel.sv indexed them with AW bits)."""
+    _check_kind("sliding_window", 6)
+
+
 def test_uram_fifo_between_width_converters():
     """A FIFO in UltraRAM at its wide words (the RTL's pipelined URAM read and output queue)
     with a converter on each side, under backpressure and at full rate."""
