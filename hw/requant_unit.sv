@@ -1,16 +1,25 @@
 // Two-piece affine requantizer output stage, PE lanes:
 //   seg = x >= split;  out = clip((mul[seg]*x + add[seg]) >>> SHIFT, OUT_MIN, OUT_MAX)
 //
+// The segment is an address bit of the parameter table rather than a select between two
+// coefficient sets: the word at {seg, nf} holds, per lane, that segment's mul and add and the
+// split. A lane reads its split from the seg = 0 half, compares, then reads MUL_BITS+ADD_BITS
+// bits at {seg, nf}: a table twice as deep (a LUT6 per bit up to 64 words) in place of both
+// segments' coefficients and a select between them (on hg-hpm-z2, Yosys: 45-50 LUTs a lane
+// at 24 channel groups where the select took 78-84). Both reads go through rom_field, whose
+// module boundary keeps the register after a read a DSP input register (rom_field.sv).
+//
 // Pipeline of LATENCY = 4 enabled cycles, all registers advance together on `en` (the
 // caller's stall signal), `in_valid` travels with the data:
-//   1: parameter ROM read at in_nf (synchronous, so large tables can map to BRAM), x registered
-//   2: segment compare, select mul/add of the segment
-//   3: product mul*x (a registered multiply: DSP with its output register)
-//   4: + add, arithmetic shift, clip -> out_y
+//   1: split read at {0, in_nf}; x and nf registered
+//   2: segment compare; coefficients read at {seg, nf} into the mul/add registers
+//      (the DSP's A and C input registers; x's copy is its B register)
+//   3: mul*x + add (the DSP's multiply-add into its P register)
+//   4: arithmetic shift, clip -> out_y
 module requant_unit #(
     parameter integer PE         = 1,
     parameter integer X_BITS     = 8,    // lane input: signed
-    parameter integer NF         = 1,    // channel groups = ROM depth (CHANNELS / PE)
+    parameter integer NF         = 1,    // channel groups (CHANNELS / PE)
     parameter integer MUL_BITS   = 8,
     parameter integer ADD_BITS   = 8,
     parameter integer SPLIT_BITS = 8,
@@ -30,13 +39,11 @@ module requant_unit #(
     output logic                   out_valid,
     output logic [PE*OUT_BITS-1:0] out_y
 );
-    localparam integer RW = 2*MUL_BITS + 2*ADD_BITS + SPLIT_BITS;  // one lane's ROM field
-    // Field offsets within a lane: mul0, mul1, add0, add1, split from bit 0 up.
-    localparam integer O_MUL0  = 0;
-    localparam integer O_MUL1  = MUL_BITS;
-    localparam integer O_ADD0  = 2*MUL_BITS;
-    localparam integer O_ADD1  = 2*MUL_BITS + ADD_BITS;
-    localparam integer O_SPLIT = 2*MUL_BITS + 2*ADD_BITS;
+    localparam integer RW = MUL_BITS + ADD_BITS + SPLIT_BITS;  // one lane's ROM field
+    // Field offsets within a lane: mul, add, split from bit 0 up.
+    localparam integer O_MUL   = 0;
+    localparam integer O_ADD   = MUL_BITS;
+    localparam integer O_SPLIT = MUL_BITS + ADD_BITS;
     // Segment compare width; product width; sum width (one bit of headroom over both terms).
     localparam integer SCW = (X_BITS > SPLIT_BITS ? X_BITS : SPLIT_BITS) + 1;
     localparam integer PW  = X_BITS + MUL_BITS;
@@ -46,65 +53,74 @@ module requant_unit #(
     localparam logic signed [CW-1:0] LO = CW'(OUT_MIN);
     localparam logic signed [CW-1:0] HI = CW'(OUT_MAX);
 
-    logic [PE*RW-1:0] rom [0:NF-1];
-    generate
-        if (RQ_FILE != "") begin : g_init
-            initial $readmemh(RQ_FILE, rom);
-        end
-    endgenerate
-
-    // Stage 1: ROM read, x registered.
+    // Stage 1: x and nf registered (the split is read per lane below).
     logic                 v1, v2, v3;
-    logic [PE*RW-1:0]     p1;
+    logic [NF_W-1:0]      nf1;
     logic [PE*X_BITS-1:0] x1;
     always_ff @(posedge clk) begin
         if (en) begin
-            p1 <= rom[in_nf];
-            x1 <= in_x;
+            nf1 <= in_nf;
+            x1  <= in_x;
         end
     end
 
     for (genvar p = 0; p < PE; p++) begin : g_lane
-        // Stage 2: pick the segment's coefficients.
-        // (Signed variables, not casts of part-selects: Yosys 0.23 can mis-extend those.)
+        // Stage 1: the lane's split, from the seg = 0 half (every word holds it).
+        logic [SPLIT_BITS-1:0] split_rd, split1;
+        rom_field #(.WORD_BITS(PE*RW), .ADDR_BITS(NF_W + 1), .LSB(p*RW + O_SPLIT),
+                    .BITS(SPLIT_BITS), .FILE(RQ_FILE))
+            u_split (.addr({1'b0, in_nf}), .data(split_rd));
+        always_ff @(posedge clk) begin
+            if (en)
+                split1 <= split_rd;
+        end
+
+        // Stage 2: segment compare, then the segment's coefficients read into the mul and
+        // add registers. (Signed variables, not casts of part-selects: Yosys 0.23 can
+        // mis-extend those.)
         logic signed [X_BITS-1:0]     x;
         logic signed [SPLIT_BITS-1:0] split;
         logic                         seg;
         assign x     = x1[p*X_BITS +: X_BITS];
-        assign split = p1[p*RW + O_SPLIT +: SPLIT_BITS];
+        assign split = split1;
         assign seg   = SCW'(x) >= SCW'(split);
+
+        logic [MUL_BITS+ADD_BITS-1:0] coef_rd;
+        rom_field #(.WORD_BITS(PE*RW), .ADDR_BITS(NF_W + 1), .LSB(p*RW + O_MUL),
+                    .BITS(MUL_BITS + ADD_BITS), .FILE(RQ_FILE))
+            u_coef (.addr({seg, nf1}), .data(coef_rd));
 
         logic signed [X_BITS-1:0]   x2;
         logic signed [MUL_BITS-1:0] mul2;
         logic signed [ADD_BITS-1:0] add2;
         always_ff @(posedge clk) begin
             if (en) begin
+                mul2 <= coef_rd[O_MUL +: MUL_BITS];
+                add2 <= coef_rd[O_ADD +: ADD_BITS];
                 x2   <= x;
-                mul2 <= seg ? p1[p*RW + O_MUL1 +: MUL_BITS] : p1[p*RW + O_MUL0 +: MUL_BITS];
-                add2 <= seg ? p1[p*RW + O_ADD1 +: ADD_BITS] : p1[p*RW + O_ADD0 +: ADD_BITS];
             end
         end
 
-        // Stage 3: the multiply.
-        logic signed [PW-1:0]       prod3;
-        logic signed [ADD_BITS-1:0] add3;
+        // Stage 3: multiply-add.
+        logic signed [SW-1:0] sum3;
         always_ff @(posedge clk) begin
-            if (en) begin
-                prod3 <= PW'(mul2) * PW'(x2);
-                add3  <= add2;
-            end
+            if (en)
+                sum3 <= SW'(mul2) * SW'(x2) + SW'(add2);
         end
 
-        // Stage 4: offset, floor shift, saturate.
-        logic signed [SW-1:0] sum;
+        // Stage 4: floor shift, saturate. Where the range holds 0, a value out of range is
+        // below it exactly when negative, so the bound to saturate to is picked by the sign
+        // rather than a second compare.
         logic signed [CW-1:0] q;
-        assign sum = SW'(prod3) + SW'(add3);
-        assign q   = CW'(sum >>> SHIFT);
+        logic                 below, out_of_range;
+        assign q            = CW'(sum3 >>> SHIFT);
+        assign out_of_range = q < LO || q > HI;
+        assign below        = LO <= 0 && HI >= 0 ? q[CW-1] : q < LO;
 
         logic [OUT_BITS-1:0] y;
         always_ff @(posedge clk) begin
             if (en)
-                y <= OUT_BITS'(q < LO ? LO : q > HI ? HI : q);
+                y <= out_of_range ? OUT_BITS'(below ? LO : HI) : OUT_BITS'(q);
         end
         assign out_y[p*OUT_BITS +: OUT_BITS] = y;
     end

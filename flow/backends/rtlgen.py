@@ -116,13 +116,20 @@ def _output_stage(node: HwNode, g: HwGraph, prefix: str) -> tuple[dict, dict]:
     st = output_stage(node, *accumulator_bounds(node, g))
     if st.kind == "requant":
         mb, ab, sb = st.mul_bits, st.add_bits, st.split_bits
-        lane = [pack_fields(st.mul[c][None], mb)[0]
-                | pack_fields(st.add[c][None], ab)[0] << (2 * mb)
-                | (int(st.split[c]) & ((1 << sb) - 1)) << (2 * mb + 2 * ab)
-                for c in range(cout)]
-        rw = 2 * mb + 2 * ab + sb
-        words = [sum(lane[nf * pe + q] << (q * rw) for q in range(pe))
-                 for nf in range(cout // pe)]
+        # word {seg, nf} (seg = 1 from 2**NF_W): lane p's field holds channel nf*PE+p's
+        # mul[seg], add[seg] and split (hw/requant_unit.sv)
+        rw = mb + ab + sb
+        nf_w = max(1, (cout // pe - 1).bit_length())     # NF_W
+
+        def lane(c: int, seg: int) -> int:
+            return (pack_fields(st.mul[c, seg][None], mb)[0]
+                    | pack_fields(st.add[c, seg][None], ab)[0] << mb
+                    | (int(st.split[c]) & ((1 << sb) - 1)) << (mb + ab))
+
+        half = [[sum(lane(nf * pe + q, seg) << (q * rw) for q in range(pe))
+                 for nf in range(cout // pe)] for seg in (0, 1)]
+        pad = [0] * ((1 << nf_w) - cout // pe)
+        words = half[0] + pad + half[1] + pad
         f = f"{prefix}_requant.mem"
         mems[f] = mem_text(words, rw * pe)
         p.update(OUT_STAGE=2, MUL_BITS=mb, ADD_BITS=ab, SPLIT_BITS=sb, SHIFT=st.shift,

@@ -50,22 +50,53 @@ def output_stage_latency(node) -> int:
     return 3 if "thresholds" in node.arrays else 0
 
 
+def varying_bits(values: np.ndarray) -> int:
+    """Bit positions (two's complement) that are not the same in every value: the bits a
+    table of `values` needs in logic, the others being constants to synthesis."""
+    v = np.asarray(values, dtype=np.int64).ravel()
+    if v.size == 0:
+        return 0
+    diff = np.bitwise_or.reduce(v ^ v[0])
+    return bin(int(diff) & ((1 << 64) - 1)).count("1")
+
+
 def output_stage_cost(node, g, acc_bits: int, pe: int, channels: int):
-    """Fabric for the output stage of `pe` lanes: one DSP multiply-add per lane and the
-    per-channel parameters, or the threshold unit."""
+    """Fabric for the output stage of `pe` lanes (hw/requant_unit.sv), or the threshold unit.
+
+    Per lane: the split, a LUT ROM of the channel groups; the segment's (mul, add), a LUT ROM
+    twice as deep (address {seg, nf}, 2**NF_W words per segment) whose output registers are
+    the DSP's input registers; the compare x >= split; the clip of the DSP's P register to
+    the output range. Only table bits that vary over the channels cost LUTs. Fitted to
+    Yosys on hg-hpm-z2 (u_xnor_mvtu_0, 7, 8, 11, 37, 39, 53: NF 24, 48 and 96, PE 1 and 2)."""
     import math
 
     from .base import Resources
-    from .base import memory
+    from .base import rom_cost
     from .thresholding import thresholds_cost
 
     if "rq_mul" not in node.arrays:
         return thresholds_cost(node, g, acc_bits, pe, channels)
-    mul, add = node.arrays["rq_mul"], node.arrays["rq_add"]
+    mul, add, split = node.arrays["rq_mul"], node.arrays["rq_add"], node.arrays["rq_split"]
     mbits = int(np.abs(mul).max()).bit_length() + 1
     abits = int(np.abs(add).max()).bit_length() + 1
-    width = 2 * (mbits + abits) + acc_bits
+    # splits beyond the accumulator's reach are clamped to it (flow/backends/hwparams.py)
+    split = np.clip(split, -(1 << (acc_bits - 1)), 1 << (acc_bits - 1))
+    sbits = int(np.abs(split).max()).bit_length() + 1
+    nf = math.ceil(channels / pe)
+    nf_w = max(1, (nf - 1).bit_length())
+    out_bits = (int(node.attrs["out_max"]) - int(node.attrs["out_min"])).bit_length()
+    roms = (rom_cost("distributed", varying_bits(mul) + varying_bits(add), 2 << nf_w).lut
+            + rom_cost("distributed", min(varying_bits(split), sbits), nf).lut)
+    compare = acc_bits // 2 + 2
+    # the sum's bits above the output's must all equal its sign: each output bit is a
+    # function of its own bit and those. (x is at most a bit wider than acc_bits: the XNOR
+    # unit's count gets a sign bit.)
+    sum_bits = max(acc_bits + 1 + mbits, abits) + 1
+    above = max(0, sum_bits - int(node.attrs["rq_shift"]) - out_bits)
+    clip = (out_bits - 1) * math.ceil((above + 1) / 5)
     dsp_per_lane = 1 if (mbits <= 25 and acc_bits <= 18) else 2
-    return (memory(width, math.ceil(channels / pe), pe)
-            + Resources(lut=pe * (abits + 24), ff=pe * (mbits + abits + 16),
-                        dsp=pe * dsp_per_lane))
+    # x, the split and the output per lane, nf and the valid bits shared; x's copy for the
+    # multiply, mul, add and the sum are DSP registers
+    return Resources(lut=pe * (roms + compare + clip),
+                     ff=pe * (acc_bits + sbits + out_bits) + nf_w + 4,
+                     dsp=pe * dsp_per_lane)
