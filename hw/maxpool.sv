@@ -16,7 +16,11 @@ module maxpool #(
     parameter int CHANNELS = 1,
     parameter int IN_H     = 8,
     parameter int IN_W     = 8,
-    parameter int K        = 2
+    parameter int K        = 2,
+    // the row buffer in LUT-RAM up to this many bits, else block RAM: the estimate's rule
+    // (flow/layers/base.py, LUTRAM_MAX_BITS), explicit because Yosys 0.23 put a 384 x 8
+    // buffer in a RAMB18 that the estimate counted in LUTs
+    parameter int LUTRAM_MAX_BITS = 4096
 ) (
     input  logic               clk,
     input  logic               rst_n,
@@ -65,7 +69,6 @@ module maxpool #(
     logic          v1, first1, emit1, fwd1;
     logic [W-1:0]  x1, fwd_data, mem_q, old1, new1;
     logic [AW-1:0] addr1;
-    logic [W-1:0]  mem [0:DEPTH-1];
 
     // ---------------------------------------------------------------- output queue
     // Three entries: an emitting beat may be accepted whenever the queue has room for it and
@@ -106,9 +109,25 @@ module maxpool #(
                                           : elem_max(x1[p*BITS +: BITS], old1[p*BITS +: BITS]);
     end
 
+    generate
+        if (W * DEPTH <= LUTRAM_MAX_BITS) begin : g_lutram
+            (* ram_style = "distributed" *)
+            logic [W-1:0] mem [0:DEPTH-1];
+            always_ff @(posedge clk) begin
+                if (acc && keep) mem_q <= mem[addr];
+                if (v1) mem[addr1] <= new1;
+            end
+        end else begin : g_bram
+            (* ram_style = "block" *)
+            logic [W-1:0] mem [0:DEPTH-1];
+            always_ff @(posedge clk) begin
+                if (acc && keep) mem_q <= mem[addr];
+                if (v1) mem[addr1] <= new1;
+            end
+        end
+    endgenerate
+
     always_ff @(posedge clk) begin
-        if (acc && keep) mem_q <= mem[addr];
-        if (v1) mem[addr1] <= new1;
         if (acc && keep) begin
             x1 <= s_axis_tdata;
             addr1 <= addr;

@@ -17,7 +17,11 @@ module upsample #(
     parameter int IN_H     = 8,         // every row is handled alike: the height is not needed
     /* verilator lint_on UNUSEDPARAM */
     parameter int IN_W     = 8,
-    parameter int FACTOR   = 2
+    parameter int FACTOR   = 2,
+    // the row buffer in LUT-RAM up to this many bits, else block RAM: the estimate's rule
+    // (flow/layers/base.py, LUTRAM_MAX_BITS), explicit because Yosys 0.23 put a 384 x 8
+    // buffer in a RAMB18 that the estimate counted in LUTs
+    parameter int LUTRAM_MAX_BITS = 4096
 ) (
     input  logic               clk,
     input  logic               rst_n,
@@ -39,7 +43,6 @@ module upsample #(
     localparam int XW    = (IN_W > 1) ? $clog2(IN_W) : 1;
 
     // ---------------------------------------------------------------- row buffer
-    logic [W-1:0]  mem [0:DEPTH-1];
     logic [W-1:0]  mem_q;
     logic          wr_en, rd_en;
     logic [AW-1:0] rd_addr;
@@ -52,10 +55,23 @@ module upsample #(
     logic [XW-1:0]  r_ix;
     logic [CW-1:0]  r_pix;        // word of pixel r_ix, beat 0: r_ix*CB
 
-    always_ff @(posedge clk) begin
-        if (wr_en) mem[w_col[AW-1:0]] <= s_axis_tdata;
-        if (rd_en) mem_q <= mem[rd_addr];
-    end
+    generate
+        if (W * DEPTH <= LUTRAM_MAX_BITS) begin : g_lutram
+            (* ram_style = "distributed" *)
+            logic [W-1:0] mem [0:DEPTH-1];
+            always_ff @(posedge clk) begin
+                if (wr_en) mem[w_col[AW-1:0]] <= s_axis_tdata;
+                if (rd_en) mem_q <= mem[rd_addr];
+            end
+        end else begin : g_bram
+            (* ram_style = "block" *)
+            logic [W-1:0] mem [0:DEPTH-1];
+            always_ff @(posedge clk) begin
+                if (wr_en) mem[w_col[AW-1:0]] <= s_axis_tdata;
+                if (rd_en) mem_q <= mem[rd_addr];
+            end
+        end
+    endgenerate
 
     // ---------------------------------------------------------------- output queue
     // Three entries: with one read in flight the reader may issue whenever the queue has

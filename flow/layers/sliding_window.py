@@ -164,11 +164,6 @@ class SlidingWindow(Layer):
             return lines + Resources(lut=60 + simd * bits * math.ceil((beats - 1) / 2)
                                      + k * k * pw // 4,
                                      ff=60 + 2 * k * k * pw + 2 * simd * bits)
-        # k lines of the padded input, SIMD channels per word. The buffer has no ram_style:
-        # Yosys put those of more than 2,048 bits (2,376 and up) in block RAM and those of
-        # 1,728 and less in LUT-RAM on hg-hpm-z2.
-        buf = memory(simd * bits, math.ceil((k * w * xin.channels) / simd),
-                     lutram_max_bits=2048)
         # Control: counters, the reader's and writer's distances, the read and write
         # addresses and the 3-entry output queue. They grow with the address bits of the
         # R = k + stride rows the RTL buffers, by more where rows lie back to back (a
@@ -180,13 +175,13 @@ class SlidingWindow(Layer):
         c = xin.channels
         pitch = line_buffer_pitch(simd, bits, c, xin.shape[1], k, s)
         words = (k + s) * (pitch or xin.shape[1] * c // simd)
+        # the line buffer as the RTL declares it: k + stride rows of the unpadded input at
+        # the pitch. It has no ram_style: Yosys put those of more than 2,048 bits (2,376
+        # and up) in block RAM and those of 1,728 and less in LUT-RAM on hg-hpm-z2. (The
+        # estimate counted k padded rows before: the stem's 1,152 x 24 buffer, 1.5
+        # BRAM36 in Yosys, as 1.0.)
+        buf = memory(simd * bits, words, lutram_max_bits=LINE_BUFFER_LUTRAM_BITS)
         aw = math.ceil(math.log2(max(2, words)))
         lut = (70 + 5 * aw if pitch else 26 + 13 * aw) + math.ceil(simd * bits * k / 2)
         ff = 38 + (11 * aw) // 2 + 3 * simd * bits + (0 if pitch else aw)
-        if pitch:       # the LUT-RAM the pitch adds (none in block RAM, by its rule)
-            row = xin.shape[1] * c // simd
-            lut += (memory(simd * bits, (k + s) * pitch,
-                           lutram_max_bits=LINE_BUFFER_LUTRAM_BITS).lut
-                    - memory(simd * bits, (k + s) * row,
-                             lutram_max_bits=LINE_BUFFER_LUTRAM_BITS).lut)
         return buf + Resources(lut=lut, ff=ff)
