@@ -133,7 +133,8 @@ def fold_to_cycles(g: HwGraph, target: int, slowdown: int | None = None,
         _pick(g, node, choices[node.name], board, [node])
     # The pass above folds each layer before its readers, so the converters behind it were
     # not seen: a sliding window at SIMD 2 fed an MVTU at SIMD 27 through a 2-to-27 gearbox
-    # (hg-hpm-z2 at 250 FPS on pynq-z2: 1,300 of 3,200 converter LUTs). Once more, each
+    # (hg-hpm-z2 at 400,000 cycles on pynq-z2: ten of them, 760 of 3,206 converter LUTs;
+    # this pass brought the converters to 2,972). Once more, each
     # layer with its readers' foldings known, the converters on both sides counted.
     for node in g.nodes:
         if len(choices.get(node.name, ())) > 1:
@@ -389,8 +390,8 @@ def choose_folding(g: HwGraph, board: Board, target_fps: float | None = None,
             period = max(fastest, int(period / PERIOD_STEP))
         if f.over:
             # the shortfall of the closest design tried, not of the last (fastest) one: at
-            # hg-hpm-z2's 250 FPS on pynq-z2 the target's own period is 1,900 LUTs over,
-            # half of it 15,300
+            # hg-hpm-z2's 250 FPS on pynq-z2 the target's own period was 1,900 LUTs over,
+            # the fastest tried (half the period) 15,300
             closest = min(tried, key=lambda t: t.worst)
             raise FoldingError(f"--target-fps {target_fps:g} does not fit {board.name}: "
                                f"{'; '.join(closest.over)} (FIFOs included, the closest "
