@@ -13,9 +13,8 @@
 module axis_fifo #(
     parameter integer WIDTH = 8,
     parameter integer DEPTH = 16,               // words, >= 2
-    // Memories of at most this many bits go to LUT-RAM, larger ones to block RAM: the rule of
-    // the flow's estimate (flow/layers/base.py, LUTRAM_MAX_BITS), made explicit so that Yosys
-    // and Vivado map the FIFO as the folding counted it.
+    // Memories of at most this many bits go to LUT-RAM, larger ones to block RAM (sdp_ram.sv
+    // applies the estimate's rule).
     parameter integer LUTRAM_MAX_BITS = 4096,
     parameter integer ULTRA = 0,
     // Words of the LUT-RAM or block RAM: DEPTH (0), or a power of two above it where that
@@ -78,14 +77,15 @@ module axis_fifo #(
             wire [CW-1:0] stored_d = stored + CW'(push) - CW'(rd_en);
 
             // Memory and read pipeline: no reset, so they map to UltraRAM and its registers.
-            (* ram_style = "ultra" *)
-            logic [WIDTH-1:0] mem [0:DEPTH-1];
-            logic [L*WIDTH-1:0] pipe;           // stage i at [i*WIDTH +: WIDTH]: registers
-            always_ff @(posedge clk) begin
-                if (push)  mem[wr_addr] <= s_axis_tdata;
-                if (rd_en) pipe[0 +: WIDTH] <= mem[rd_addr];
-                for (int i = 1; i < L; i++) pipe[i*WIDTH +: WIDTH] <= pipe[(i-1)*WIDTH +: WIDTH];
-            end
+            // Stage 0 is the memory's read register, stages 1 .. L-1 follow it.
+            localparam integer PW = (L > 1 ? L - 1 : 1) * WIDTH;
+            logic [WIDTH-1:0] mem_q;
+            logic [PW-1:0]    pipe;             // stage i at [(i-1)*WIDTH +: WIDTH]
+            sdp_ram #(.WIDTH(WIDTH), .DEPTH(DEPTH), .ULTRA(1)) u_mem (
+                .clk(clk), .wr_en(push), .wr_addr(wr_addr), .wr_data(s_axis_tdata),
+                .rd_en(rd_en), .rd_addr(rd_addr), .rd_data(mem_q));
+            always_ff @(posedge clk) pipe <= PW'({pipe, mem_q});
+            wire [WIDTH-1:0] pipe_out = L > 1 ? pipe[PW-1 -: WIDTH] : mem_q;
 
             always_ff @(posedge clk) begin
                 if (!rst_n) begin
@@ -107,7 +107,7 @@ module axis_fifo #(
                 .clk          (clk),
                 .rst_n        (rst_n),
                 .push         (pipe_valid[L-1]),
-                .push_data    (pipe[(L-1)*WIDTH +: WIDTH]),
+                .push_data    (pipe_out),
                 .free         (q_free),
                 .m_axis_tdata (m_axis_tdata),
                 .m_axis_tvalid(m_axis_tvalid),
@@ -137,22 +137,10 @@ module axis_fifo #(
                 else                 next_addr = (a == AW'(MW - 1)) ? '0 : a + 1'b1;
             endfunction
 
-            // Memory and its read register: no reset, so it maps to block or distributed RAM.
-            if (WIDTH * MW <= LUTRAM_MAX_BITS) begin : g_lutram
-                (* ram_style = "distributed" *)
-                logic [WIDTH-1:0] mem [0:MW-1];
-                always_ff @(posedge clk) begin
-                    if (push)  mem[wr_addr] <= s_axis_tdata;
-                    if (rd_en) out_data     <= mem[rd_addr];
-                end
-            end else begin : g_bram
-                (* ram_style = "block" *)
-                logic [WIDTH-1:0] mem [0:MW-1];
-                always_ff @(posedge clk) begin
-                    if (push)  mem[wr_addr] <= s_axis_tdata;
-                    if (rd_en) out_data     <= mem[rd_addr];
-                end
-            end
+            // The memory's read register is the output register.
+            sdp_ram #(.WIDTH(WIDTH), .DEPTH(MW), .LUTRAM_MAX_BITS(LUTRAM_MAX_BITS)) u_mem (
+                .clk(clk), .wr_en(push), .wr_addr(wr_addr), .wr_data(s_axis_tdata),
+                .rd_en(rd_en), .rd_addr(rd_addr), .rd_data(out_data));
 
             always_ff @(posedge clk) begin
                 if (!rst_n) begin

@@ -17,9 +17,7 @@ module maxpool #(
     parameter int IN_H     = 8,
     parameter int IN_W     = 8,
     parameter int K        = 2,
-    // the row buffer in LUT-RAM up to this many bits, else block RAM: the estimate's rule
-    // (flow/layers/base.py, LUTRAM_MAX_BITS), explicit because Yosys 0.23 put a 384 x 8
-    // buffer in a RAMB18 that the estimate counted in LUTs
+    // the row buffer in LUT-RAM up to this many bits, else block RAM (sdp_ram.sv)
     parameter int LUTRAM_MAX_BITS = 4096
 ) (
     input  logic               clk,
@@ -109,23 +107,9 @@ module maxpool #(
                                           : elem_max(x1[p*BITS +: BITS], old1[p*BITS +: BITS]);
     end
 
-    generate
-        if (W * DEPTH <= LUTRAM_MAX_BITS) begin : g_lutram
-            (* ram_style = "distributed" *)
-            logic [W-1:0] mem [0:DEPTH-1];
-            always_ff @(posedge clk) begin
-                if (acc && keep) mem_q <= mem[addr];
-                if (v1) mem[addr1] <= new1;
-            end
-        end else begin : g_bram
-            (* ram_style = "block" *)
-            logic [W-1:0] mem [0:DEPTH-1];
-            always_ff @(posedge clk) begin
-                if (acc && keep) mem_q <= mem[addr];
-                if (v1) mem[addr1] <= new1;
-            end
-        end
-    endgenerate
+    sdp_ram #(.WIDTH(W), .DEPTH(DEPTH), .LUTRAM_MAX_BITS(LUTRAM_MAX_BITS)) u_buf (
+        .clk(clk), .wr_en(v1), .wr_addr(addr1), .wr_data(new1),
+        .rd_en(acc && keep), .rd_addr(addr), .rd_data(mem_q));
 
     always_ff @(posedge clk) begin
         if (acc && keep) begin
@@ -133,7 +117,7 @@ module maxpool #(
             addr1 <= addr;
             first1 <= first;
             emit1 <= last_px;
-            fwd1 <= v1 && addr1 == addr;   // read above returns the word before this write
+            fwd1 <= v1 && addr1 == addr;   // u_buf reads the word before this write
             fwd_data <= new1;
         end
     end

@@ -18,9 +18,7 @@ module upsample #(
     /* verilator lint_on UNUSEDPARAM */
     parameter int IN_W     = 8,
     parameter int FACTOR   = 2,
-    // the row buffer in LUT-RAM up to this many bits, else block RAM: the estimate's rule
-    // (flow/layers/base.py, LUTRAM_MAX_BITS), explicit because Yosys 0.23 put a 384 x 8
-    // buffer in a RAMB18 that the estimate counted in LUTs
+    // the row buffer in LUT-RAM up to this many bits, else block RAM (sdp_ram.sv)
     parameter int LUTRAM_MAX_BITS = 4096
 ) (
     input  logic               clk,
@@ -55,23 +53,9 @@ module upsample #(
     logic [XW-1:0]  r_ix;
     logic [CW-1:0]  r_pix;        // word of pixel r_ix, beat 0: r_ix*CB
 
-    generate
-        if (W * DEPTH <= LUTRAM_MAX_BITS) begin : g_lutram
-            (* ram_style = "distributed" *)
-            logic [W-1:0] mem [0:DEPTH-1];
-            always_ff @(posedge clk) begin
-                if (wr_en) mem[w_col[AW-1:0]] <= s_axis_tdata;
-                if (rd_en) mem_q <= mem[rd_addr];
-            end
-        end else begin : g_bram
-            (* ram_style = "block" *)
-            logic [W-1:0] mem [0:DEPTH-1];
-            always_ff @(posedge clk) begin
-                if (wr_en) mem[w_col[AW-1:0]] <= s_axis_tdata;
-                if (rd_en) mem_q <= mem[rd_addr];
-            end
-        end
-    endgenerate
+    sdp_ram #(.WIDTH(W), .DEPTH(DEPTH), .LUTRAM_MAX_BITS(LUTRAM_MAX_BITS)) u_row (
+        .clk(clk), .wr_en(wr_en), .wr_addr(w_col[AW-1:0]), .wr_data(s_axis_tdata),
+        .rd_en(rd_en), .rd_addr(rd_addr), .rd_data(mem_q));
 
     // ---------------------------------------------------------------- output queue
     // Three entries: with one read in flight the reader may issue whenever the queue has

@@ -26,7 +26,8 @@ class Resources:
                 "dsp": int(self.dsp), "uram": int(self.uram)}
 
 
-# A memory smaller than this many bits goes to LUTRAM (64 bits per LUT), as synthesis does.
+# A memory of at most this many bits goes to LUTRAM (64 bits per LUT), as synthesis does; the
+# RTL's memories state the same rule as their ram_style (hw/sdp_ram.sv).
 LUTRAM_MAX_BITS = 4096
 # (width, depth) shapes of one 18 Kbit block RAM half (7-series / UltraScale+); a BRAM36 is
 # two of them.
