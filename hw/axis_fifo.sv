@@ -1,9 +1,9 @@
 // First-in first-out buffer holding exactly DEPTH words in total (memory + output register),
 // one beat per cycle in and out.
 //
-// DEPTH == 2 is a skid buffer (latency 1). Larger depths use a simple dual-port memory with a
-// synchronous read into the output register (the BRAM/LUTRAM output latch), latency 2: a beat
-// written on one edge is read into the output register on the next. The word count includes
+// DEPTH == 2 is a skid buffer (latency 1). Larger depths use a simple dual-port memory
+// (sdp_ram.sv) with a synchronous read into the output register (the BRAM/LUTRAM output
+// latch), latency 2: a beat written on one edge is read into the output register on the next. The word count includes
 // the output register, so s_axis_tready (a flop) drops when DEPTH words are held.
 //
 // ULTRA = 1 puts the memory in UltraRAM (ram_style "ultra"; the folding's choice,
