@@ -42,7 +42,8 @@ module int_mvtu #(
     parameter integer SHIFT       = 0,
     parameter integer OUT_MIN     = 0,
     parameter integer OUT_MAX     = 0,
-    parameter         RQ_FILE     = ""
+    parameter         RQ_FILE     = "",
+    parameter integer SEG_ADDRESS = 1     // requant_unit's table layout
 ) (
     input  logic                   clk,
     input  logic                   rst_n,
@@ -130,7 +131,8 @@ module int_mvtu #(
         .PE(PE), .X_BITS(X_BITS), .NF(NF), .OUT_STAGE(OUT_STAGE), .OUT_BITS(OUT_BITS),
         .LEVELS(LEVELS), .T_BITS(T_BITS), .BASE(BASE), .THRESH_FILE(THRESH_FILE),
         .MUL_BITS(MUL_BITS), .ADD_BITS(ADD_BITS), .SPLIT_BITS(SPLIT_BITS), .SHIFT(SHIFT),
-        .OUT_MIN(OUT_MIN), .OUT_MAX(OUT_MAX), .RQ_FILE(RQ_FILE)
+        .OUT_MIN(OUT_MIN), .OUT_MAX(OUT_MAX), .RQ_FILE(RQ_FILE),
+        .SEG_ADDRESS(SEG_ADDRESS)
     ) u_out (
         .clk(clk), .rst_n(rst_n), .en(en), .in_valid(v3), .in_nf(nf3), .in_x(acc3),
         .out_valid(m_axis_tvalid), .out_y(m_axis_tdata)

@@ -18,7 +18,8 @@ module mvtu_output_stage #(
     parameter integer SHIFT       = 0,
     parameter integer OUT_MIN     = 0,
     parameter integer OUT_MAX     = 0,
-    parameter         RQ_FILE     = ""
+    parameter         RQ_FILE     = "",
+    parameter integer SEG_ADDRESS = 1     // requant_unit's table layout
 ) (
     input  logic                       clk,
     input  logic                       rst_n,
@@ -43,7 +44,8 @@ module mvtu_output_stage #(
             requant_unit #(
                 .PE(PE), .X_BITS(X_BITS), .NF(NF), .MUL_BITS(MUL_BITS), .ADD_BITS(ADD_BITS),
                 .SPLIT_BITS(SPLIT_BITS), .SHIFT(SHIFT), .OUT_MIN(OUT_MIN), .OUT_MAX(OUT_MAX),
-                .OUT_BITS(OUT_BITS), .RQ_FILE(RQ_FILE)
+                .OUT_BITS(OUT_BITS), .RQ_FILE(RQ_FILE),
+                .SEG_ADDRESS(SEG_ADDRESS)
             ) u_out (
                 .clk(clk), .rst_n(rst_n), .en(en),
                 .in_valid(in_valid), .in_nf(in_nf), .in_x(in_x),

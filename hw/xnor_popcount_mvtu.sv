@@ -17,6 +17,9 @@ module xnor_popcount_mvtu #(
     parameter integer SIMD        = 1,
     parameter integer K           = 1,
     parameter integer COUT        = 1,
+    // the count P (0..K) as a signed number, the output stage's input; the generator passes
+    // flow/layers/thresholding.output_stage_x_bits
+    parameter integer X_BITS      = $clog2(K + 1) + 1,
     parameter         WEIGHT_FILE = "",
     parameter integer LUT_ROM     = 0,        // weight ROM: 0 block RAM, 1 LUTs
     parameter integer READ_AHEAD_MEM_WORDS = 0,   // mvtu_sequencer's read-ahead FIFO memory
@@ -37,7 +40,8 @@ module xnor_popcount_mvtu #(
     parameter integer SHIFT       = 0,
     parameter integer OUT_MIN     = 0,
     parameter integer OUT_MAX     = 0,
-    parameter         RQ_FILE     = ""
+    parameter         RQ_FILE     = "",
+    parameter integer SEG_ADDRESS = 1     // requant_unit's table layout
 ) (
     input  logic                   clk,
     input  logic                   rst_n,
@@ -50,7 +54,6 @@ module xnor_popcount_mvtu #(
 );
     localparam integer NF     = COUT / PE;           // output groups per pixel
     localparam integer NF_W   = NF > 1 ? $clog2(NF) : 1;
-    localparam integer X_BITS = $clog2(K + 1) + 1;   // P (0..K) as a signed number
 
     logic en;
     assign en = !m_axis_tvalid || m_axis_tready;
@@ -116,7 +119,8 @@ module xnor_popcount_mvtu #(
         .PE(PE), .X_BITS(X_BITS), .NF(NF), .OUT_STAGE(OUT_STAGE), .OUT_BITS(OUT_BITS),
         .LEVELS(LEVELS), .T_BITS(T_BITS), .BASE(BASE), .THRESH_FILE(THRESH_FILE),
         .MUL_BITS(MUL_BITS), .ADD_BITS(ADD_BITS), .SPLIT_BITS(SPLIT_BITS), .SHIFT(SHIFT),
-        .OUT_MIN(OUT_MIN), .OUT_MAX(OUT_MAX), .RQ_FILE(RQ_FILE)
+        .OUT_MIN(OUT_MIN), .OUT_MAX(OUT_MAX), .RQ_FILE(RQ_FILE),
+        .SEG_ADDRESS(SEG_ADDRESS)
     ) u_out (
         .clk(clk), .rst_n(rst_n), .en(en), .in_valid(v3), .in_nf(nf3), .in_x(acc3),
         .out_valid(m_axis_tvalid), .out_y(m_axis_tdata)

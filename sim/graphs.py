@@ -68,15 +68,21 @@ def _output_stage(b: _Builder, j, cout, x_lo, x_hi):
             "thresholds": _sorted_thresholds(rng, cout, levels, x_lo, x_hi),
             "flip": rng.integers(0, 2, size=cout).astype(np.int64)}
     if stage == "requant":
-        shift = int(rng.integers(0, 6))
-        mul = rng.integers(-40, 41, size=(cout, 2))
-        add = rng.integers(-3000, 3001, size=(cout, 2))
-        split = rng.integers(x_lo - 2, x_hi + 3, size=cout)
-        return "INT8", {"rq_shift": shift, "out_min": -128, "out_max": 127}, {
-            "rq_mul": mul.astype(np.int64), "rq_add": add.astype(np.int64),
-            "rq_split": split.astype(np.int64)}
+        return _requant(rng, cout, x_lo, x_hi)
     lo, hi = x_lo, x_hi
     return (_uint_for(hi) if lo >= 0 else f"INT{max(lo.bit_length(), hi.bit_length()) + 1}"), {}, {}
+
+
+def _requant(rng, cout, x_lo, x_hi):
+    """A random two-piece requantizer to int8 on accumulators in [x_lo, x_hi]: (output type,
+    attrs, arrays)."""
+    shift = int(rng.integers(0, 6))
+    mul = rng.integers(-40, 41, size=(cout, 2))
+    add = rng.integers(-3000, 3001, size=(cout, 2))
+    split = rng.integers(x_lo - 2, x_hi + 3, size=cout)
+    return "INT8", {"rq_shift": shift, "out_min": -128, "out_max": 127}, {
+        "rq_mul": mul.astype(np.int64), "rq_add": add.astype(np.int64),
+        "rq_split": split.astype(np.int64)}
 
 
 def random_graph(kind: str, seed: int, copies: int = 3, frames: int = 2):
@@ -267,6 +273,38 @@ _KIND = {"fifo": _fifo, "duplicate": _duplicate, "concat": _concat,
          "upsample": _upsample, "sliding_window": _sliding_window, "threshold": _threshold,
          "xnor_mvtu": _xnor_mvtu, "int_mvtu": _int_mvtu}
 KINDS = tuple(_KIND)
+
+
+def requant_layouts(seed: int = 0, frames: int = 2):
+    """(graph, feeds): MVTUs with the two-piece requantizer at channel groups on both sides
+    of flow/layers/requant.SEG_ADDRESS_MAX_NF, so that both parameter table layouts of
+    hw/requant_unit.sv (SEG_ADDRESS 1 and 0) run: XNOR units at PE 1 and 2 (channel groups a
+    power of two and not) and an 8-bit unit. Small pixels (2x2, one fold) keep them short."""
+    from flow.layers.requant import SEG_ADDRESS_MAX_NF
+
+    rng = np.random.default_rng(seed)
+    b = _Builder(rng, frames)
+    n = SEG_ADDRESS_MAX_NF
+    for j, (kind, nf, pe) in enumerate([("xnor_mvtu", n, 1), ("xnor_mvtu", n + 1, 2),
+                                        ("xnor_mvtu", 2 * n, 1), ("int_mvtu", n + 3, 1)]):
+        k, cout = 9, nf * pe
+        if kind == "xnor_mvtu":
+            x = b.inp(f"x{j}", (2, 2, k), "BINARY")
+            wts = rng.integers(0, 2, size=(cout, k)).astype(np.uint8)
+            x_lo, x_hi = 0, k
+        else:
+            x = b.inp(f"x{j}", (2, 2, k), "INT8")
+            wts = rng.integers(-128, 128, size=(cout, k)).astype(np.int64)
+            alo, ahi = accumulator_range(wts, np.full(k, -128), np.full(k, 127))
+            x_lo, x_hi = int(alo.min()), int(ahi.max())
+            wts = wts.astype(np.int8)
+        dt, attrs, arrays = _requant(rng, cout, x_lo, x_hi)
+        y = b.out(f"y{j}", (2, 2, cout), dt)
+        b.node(f"{kind}{j}", kind, [x], [y], {**attrs, "pe": pe, "simd": k},
+               {"weights": wts, **arrays})
+    b.g.topo_sort()
+    b.g.check()
+    return b.g, b.feeds
 
 
 def uram_fifo_chain(seed: int = 0, frames: int = 2):

@@ -8,8 +8,10 @@ import pytest
 
 from flow import golden
 from flow.layers import layer_of
+from flow.layers.requant import seg_address
 from sim.graphs import KINDS
 from sim.graphs import random_graph
+from sim.graphs import requant_layouts
 from sim.graphs import uram_fifo_chain
 from sim.harness import assert_bit_exact
 from sim.harness import simulate
@@ -60,6 +62,22 @@ def test_parallel_window_whose_padded_width_is_a_power_of_two():
     buffers' address is one bit narrower than the column counter (Verilator refused the
     RTL with WIDTHTRUNC before hw/sliding_window_parallel.sv indexed them with AW bits)."""
     _check_kind("sliding_window", 6)
+
+
+def test_requantizer_table_layouts():
+    """Both parameter table layouts of hw/requant_unit.sv, bit-exact: the segment an address
+    bit up to SEG_ADDRESS_MAX_NF channel groups, both segments in one word beyond (the
+    generator's choice, flow/layers/requant.seg_address)."""
+    g, feeds = requant_layouts()
+    layouts = {seg_address(g.tensors[n.outputs[0]].channels // int(n.attrs["pe"]))
+               for n in g.nodes}
+    assert layouts == {True, False}
+    want = golden.execute(g, feeds)
+    r = simulate(g, feeds, tag="requant-layouts", seed=0, valid_prob=0.6, ready_prob=0.5,
+                 reset_mid_frame=True)
+    assert_bit_exact(r, want, "requantizer layouts under backpressure")
+    assert_bit_exact(simulate(g, feeds, tag="requant-layouts", seed=0), want,
+                     "requantizer layouts at full rate")
 
 
 def test_uram_fifo_between_width_converters():

@@ -24,8 +24,8 @@ import numpy as np
 from ..hwgraph import HwGraph
 from ..hwgraph import HwNode
 from ..layers.thresholding import accumulator_bounds
+from ..layers.thresholding import output_stage_x_bits
 from .hwparams import output_stage
-from ..layers.base import signed_bits
 from ..layers import KINDS
 from ..layers.base import bitwidth
 from ..layers.fifo import ram_style as fifo_ram_style
@@ -148,7 +148,7 @@ def emit_int_mvtu(node, g, name):
     return Call("int_mvtu.hpp", "int_mvtu",
                 [node.attrs.get("pe", 1), node.attrs.get("simd", 1), k, cout,
                  g.tensors[node.outputs[0]].pixels, bitwidth(g, i), c_bool(is_signed(g, i)),
-                 signed_bits(*accumulator_bounds(node, g)), bitwidth(g, node.outputs[0])],
+                 output_stage_x_bits(node, g), bitwidth(g, node.outputs[0])],
                 weights_decl(node, 8, name) + stage_decl(node, g, name),
                 (f"{name}_weights", f"{name}_stage"))
 

@@ -25,8 +25,8 @@ from qonnx.core.datatype import DataType
 from ..hwgraph import HwGraph
 from ..hwgraph import HwNode
 from ..layers.thresholding import accumulator_bounds
+from ..layers.thresholding import output_stage_x_bits
 from .hwparams import output_stage
-from ..layers.base import signed_bits
 from ..layers import KINDS
 from ..layers.base import bitwidth
 from ..layers import layer_of
@@ -34,6 +34,7 @@ from ..layers.width_converter import conversions_by_reader
 from ..layers.width_converter import stream_elems
 from ..layers.width_converter import width_converter_cost
 from ..layers.xnor_mvtu import POPCOUNT_GROUP
+from ..layers.requant import seg_address
 from ..layers.base import weight_rom
 from ..layers.fifo import ram_style as fifo_ram_style
 from ..layers.fifo import fifo_memory_words
@@ -109,31 +110,48 @@ def _output_stage(node: HwNode, g: HwGraph, prefix: str) -> tuple[dict, dict]:
     p = {"OUT_STAGE": 0, "OUT_BITS": bitwidth(g, out), "OUT_SIGNED": is_signed(g, out),
          "LEVELS": 1, "T_BITS": 2, "BASE": 0, "THRESH_FILE": "",
          "MUL_BITS": 2, "ADD_BITS": 2, "SPLIT_BITS": 2, "SHIFT": 0, "OUT_MIN": 0,
-         "OUT_MAX": 0, "RQ_FILE": ""}
+         "OUT_MAX": 0, "RQ_FILE": "", "SEG_ADDRESS": 1}
     mems = {}
     pe = int(node.attrs.get("pe", 1))
     cout = g.tensors[out].channels
     st = output_stage(node, *accumulator_bounds(node, g))
     if st.kind == "requant":
         mb, ab, sb = st.mul_bits, st.add_bits, st.split_bits
-        # word {seg, nf} (seg = 1 from 2**NF_W): lane p's field holds channel nf*PE+p's
-        # mul[seg], add[seg] and split (hw/requant_unit.sv)
-        rw = mb + ab + sb
-        nf_w = max(1, (cout // pe - 1).bit_length())     # NF_W
+        nf_groups = cout // pe
+        seg_in_address = seg_address(nf_groups)
+        cb = mb + ab                                      # one segment's mul, add
 
-        def lane(c: int, seg: int) -> int:
+        def coef(c: int, seg: int) -> int:
             return (pack_fields(st.mul[c, seg][None], mb)[0]
-                    | pack_fields(st.add[c, seg][None], ab)[0] << mb
-                    | (int(st.split[c]) & ((1 << sb) - 1)) << (mb + ab))
+                    | pack_fields(st.add[c, seg][None], ab)[0] << mb)
 
-        half = [[sum(lane(nf * pe + q, seg) << (q * rw) for q in range(pe))
-                 for nf in range(cout // pe)] for seg in (0, 1)]
-        pad = [0] * ((1 << nf_w) - cout // pe)
-        words = half[0] + pad + half[1] + pad
+        def split(c: int) -> int:
+            return int(st.split[c]) & ((1 << sb) - 1)
+
+        # hw/requant_unit.sv: lane p's field holds channel nf*PE+p's parameters
+        if seg_in_address:
+            # word {seg, nf} (seg = 1 from 2**NF_W): mul[seg], add[seg], split
+            rw = cb + sb
+            nf_w = max(1, (nf_groups - 1).bit_length())     # NF_W
+
+            def lane(c: int, seg: int) -> int:
+                return coef(c, seg) | split(c) << cb
+
+            half = [[sum(lane(nf * pe + q, seg) << (q * rw) for q in range(pe))
+                     for nf in range(nf_groups)] for seg in (0, 1)]
+            pad = [0] * ((1 << nf_w) - nf_groups)
+            words = half[0] + pad + half[1] + pad
+        else:
+            # word nf: mul[0], add[0], mul[1], add[1], split
+            rw = 2 * cb + sb
+            words = [sum((coef(c, 0) | coef(c, 1) << cb | split(c) << (2 * cb)) << (q * rw)
+                         for q, c in enumerate(range(nf * pe, nf * pe + pe)))
+                     for nf in range(nf_groups)]
         f = f"{prefix}_requant.mem"
         mems[f] = mem_text(words, rw * pe)
         p.update(OUT_STAGE=2, MUL_BITS=mb, ADD_BITS=ab, SPLIT_BITS=sb, SHIFT=st.shift,
-                 OUT_MIN=st.out_min, OUT_MAX=st.out_max, RQ_FILE=f)
+                 OUT_MIN=st.out_min, OUT_MAX=st.out_max, RQ_FILE=f,
+                 SEG_ADDRESS=int(seg_in_address))
     elif st.kind == "thresholds":
         tb, levels = st.t_bits, st.levels
         lw = levels * tb + 1
@@ -175,7 +193,7 @@ def emit_xnor_mvtu(node, g, name):
     wf, wtext = _weights_rom(node, 1, name)
     stage, mems = _output_stage(node, g, name)
     params = {"PE": node.attrs.get("pe", 1), "SIMD": node.attrs.get("simd", 1), "K": k,
-              "COUT": cout, "WEIGHT_FILE": wf,
+              "COUT": cout, "X_BITS": output_stage_x_bits(node, g), "WEIGHT_FILE": wf,
               "LUT_ROM": int(weight_rom(node, g, 1)[0] == "distributed"),
               **_read_ahead(node, g, 1), "POPCOUNT_GROUP": POPCOUNT_GROUP, **stage}
     return "xnor_popcount_mvtu", params, {wf: wtext, **mems}
@@ -188,7 +206,7 @@ def emit_int_mvtu(node, g, name):
     params = {"PE": node.attrs.get("pe", 1), "SIMD": node.attrs.get("simd", 1), "K": k,
               "COUT": cout, "IN_BITS": bitwidth(g, node.inputs[0]),
               "IN_SIGNED": is_signed(g, node.inputs[0]),
-              "ACC_BITS": signed_bits(*accumulator_bounds(node, g)), "WEIGHT_FILE": wf,
+              "ACC_BITS": output_stage_x_bits(node, g), "WEIGHT_FILE": wf,
               "LUT_ROM": int(weight_rom(node, g, 8)[0] == "distributed"),
               **_read_ahead(node, g, bitwidth(g, node.inputs[0])), **stage}
     return "int_mvtu", params, {wf: wtext, **mems}

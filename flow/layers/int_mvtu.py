@@ -13,10 +13,10 @@ from .base import MatrixVectorUnit
 from .base import Resources
 from .base import bitwidth
 from .base import rom_cost
-from .base import signed_bits
 from .base import weight_rom
 from .requant import apply_output_stage
 from .requant import output_stage_cost
+from .thresholding import output_stage_x_bits
 
 
 def accumulator_range(weights: np.ndarray, lo: np.ndarray, hi: np.ndarray):
@@ -48,7 +48,7 @@ class IntMVTU(MatrixVectorUnit):
         cout, k = node.arrays["weights"].shape
         pe, simd = self.fold(node, "pe"), self.fold(node, "simd")
         abits = bitwidth(g, node.inputs[0])
-        acc = signed_bits(*dot_product_bounds(node, g))     # the RTL's ACC_BITS
+        acc = output_stage_x_bits(node, g)     # the RTL's ACC_BITS
         lanes = Resources(lut=pe * (simd * 2 + acc), ff=pe * (acc + simd * 16), dsp=pe * simd)
         weights = rom_cost(*weight_rom(node, g, self.weight_bits))
         # control and the input register: about 40 LUTs beside the lanes, weights and

@@ -50,53 +50,97 @@ def output_stage_latency(node) -> int:
     return 3 if "thresholds" in node.arrays else 0
 
 
-def varying_bits(values: np.ndarray) -> int:
-    """Bit positions (two's complement) that are not the same in every value: the bits a
-    table of `values` needs in logic, the others being constants to synthesis."""
+# Channel groups (CHANNELS / PE) up to which hw/requant_unit.sv makes the segment an address
+# bit of its parameter table (SEG_ADDRESS = 1: word {seg, nf}, 2 * 2**NF_W words); beyond,
+# both segments' coefficients share a word of NF words and a LUT per coefficient bit selects
+# the segment's after the read (SEG_ADDRESS = 0). The address bit saves that select while
+# the doubled table fits a slice's wide multiplexers (256 words). Yosys per lane, both
+# families, PE 1-4, 16-128 groups: 2-72 LUTs fewer with the address bit, except at 96
+# groups on hg-hpm-z2's tables (up to 7 more); at 256 groups 3-36 more on those tables
+# (flow/README.md, "Its parameter table").
+SEG_ADDRESS_MAX_NF = 128
+
+
+def seg_address(nf: int) -> bool:
+    """hw/requant_unit.sv's SEG_ADDRESS for `nf` channel groups: the generator sets it and
+    output_stage_cost counts the layout it picks."""
+    return nf <= SEG_ADDRESS_MAX_NF
+
+
+def varying_bits(values: np.ndarray, bits: int) -> np.ndarray:
+    """Which of the `bits` low bit positions (two's complement) are not the same in every
+    value, as bools [bits]: the bits a table of `values` needs in logic, the others being
+    constants to synthesis."""
     v = np.asarray(values, dtype=np.int64).ravel()
-    if v.size == 0:
-        return 0
-    diff = np.bitwise_or.reduce(v ^ v[0])
-    return bin(int(diff) & ((1 << 64) - 1)).count("1")
+    diff = int(np.bitwise_or.reduce(v ^ v[0])) if v.size else 0
+    return np.array([(diff >> b) & 1 for b in range(bits)], dtype=bool)
 
 
-def output_stage_cost(node, g, acc_bits: int, pe: int, channels: int):
-    """Fabric for the output stage of `pe` lanes (hw/requant_unit.sv), or the threshold unit.
+def coefficient_table_luts(mul: np.ndarray, add: np.ndarray, mul_bits: int, add_bits: int,
+                           nf_w: int, seg_in_address: bool) -> int:
+    """LUTs of one lane's (mul, add) table in hw/requant_unit.sv, bit by bit of the field,
+    by whether the bit varies over the channels within segment 0, within segment 1, both
+    or neither (a bit constant within each segment is the segment itself, no table).
+    SEG_ADDRESS: a bit varying in one segment is a table of 2**NF_W words and a select
+    with the other's constant, which shares the table's LUT6 up to 32 words; varying in
+    both, a table of 2 * 2**NF_W words. Both segments in one word: a table of 2**NF_W words
+    per segment that varies, and a select per bit after the table's module boundary.
+    Fitted to Yosys, xc7 and xcup, 16 to 256 channel groups (flow/README.md)."""
+    from .base import rom_cost
+
+    def table(depth: int) -> int:
+        return rom_cost("distributed", 1, depth).lut
+
+    varies = [np.concatenate([varying_bits(mul[:, s], mul_bits),
+                              varying_bits(add[:, s], add_bits)]) for s in (0, 1)]
+    one = int((varies[0] ^ varies[1]).sum())
+    both = int((varies[0] & varies[1]).sum())
+    if seg_in_address:
+        return (one * (table(1 << nf_w) + (nf_w >= 6)) + both * table(2 << nf_w))
+    return (one + 2 * both) * table(1 << nf_w) + (mul_bits + add_bits)
+
+
+def output_stage_cost(node, g, x_bits: int, pe: int, channels: int):
+    """Fabric for the output stage of `pe` lanes (hw/requant_unit.sv), or the threshold unit;
+    `x_bits` is the stage's input width (thresholding.output_stage_x_bits, the RTL's X_BITS).
 
     Per lane: the split, a LUT ROM of the channel groups; the segment's (mul, add), a LUT ROM
-    twice as deep (address {seg, nf}, 2**NF_W words per segment) whose output registers are
-    the DSP's input registers; the compare x >= split; the clip of the DSP's P register to
-    the output range. Only table bits that vary over the channels cost LUTs. Fitted to
-    Yosys on hg-hpm-z2 (u_xnor_mvtu_0, 7, 8, 11, 37, 39, 53: NF 24, 48 and 96, PE 1 and 2)."""
+    in the layout seg_address picks (coefficient_table_luts) whose output registers are the
+    DSP's input registers; the compare x >= split; the clip of the DSP's P register to the
+    output range. Only table bits that vary over the channels cost LUTs. Against Yosys
+    (xc7): hg-hpm-z2's 54 requantizers -3.6 % in total (3,122 against 3,238 LUTs, each
+    within -13..+14 %); on the tables of flow/README.md -10..+24 % per lane. On xcup Yosys
+    0.23 leaves the DSP's add and registers to the fabric: 24 LUTs and 57 FFs a lane more
+    than counted here."""
     import math
 
     from .base import Resources
     from .base import rom_cost
+    from .base import signed_bits
     from .thresholding import thresholds_cost
 
     if "rq_mul" not in node.arrays:
-        return thresholds_cost(node, g, acc_bits, pe, channels)
+        return thresholds_cost(node, g, x_bits, pe, channels)
     mul, add, split = node.arrays["rq_mul"], node.arrays["rq_add"], node.arrays["rq_split"]
-    mbits = int(np.abs(mul).max()).bit_length() + 1
-    abits = int(np.abs(add).max()).bit_length() + 1
+    mbits = signed_bits(int(mul.min()), int(mul.max()))
+    abits = signed_bits(int(add.min()), int(add.max()))
     # splits beyond the accumulator's reach are clamped to it (flow/backends/hwparams.py)
-    split = np.clip(split, -(1 << (acc_bits - 1)), 1 << (acc_bits - 1))
-    sbits = int(np.abs(split).max()).bit_length() + 1
+    split = np.clip(split, -(1 << (x_bits - 1)), 1 << (x_bits - 1))
+    sbits = signed_bits(int(split.min()), int(split.max()))
     nf = math.ceil(channels / pe)
     nf_w = max(1, (nf - 1).bit_length())
     out_bits = (int(node.attrs["out_max"]) - int(node.attrs["out_min"])).bit_length()
-    roms = (rom_cost("distributed", varying_bits(mul) + varying_bits(add), 2 << nf_w).lut
-            + rom_cost("distributed", min(varying_bits(split), sbits), nf).lut)
-    compare = acc_bits // 2 + 2
-    # the sum's bits above the output's must all equal its sign: each output bit is a
-    # function of its own bit and those. (x is at most a bit wider than acc_bits: the XNOR
-    # unit's count gets a sign bit.)
-    sum_bits = max(acc_bits + 1 + mbits, abits) + 1
+    roms = (coefficient_table_luts(mul, add, mbits, abits, nf_w, seg_address(nf))
+            + rom_cost("distributed", int(varying_bits(split, sbits).sum()), nf).lut)
+    compare = x_bits // 2 + 2
+    # the sum's bits (the RTL's SW) above the output's must all equal its sign: each output
+    # bit is a function of its own bit and those
+    sum_bits = max(x_bits + mbits, abits) + 1
     above = max(0, sum_bits - int(node.attrs["rq_shift"]) - out_bits)
     clip = (out_bits - 1) * math.ceil((above + 1) / 5)
-    dsp_per_lane = 1 if (mbits <= 25 and acc_bits <= 18) else 2
+    dsp_per_lane = 1 if (mbits <= 25 and x_bits <= 18) else 2
     # x, the split and the output per lane, nf and the valid bits shared; x's copy for the
     # multiply, mul, add and the sum are DSP registers
     return Resources(lut=pe * (roms + compare + clip),
-                     ff=pe * (acc_bits + sbits + out_bits) + nf_w + 4,
+                     ff=pe * (x_bits + sbits + out_bits) + nf_w + 4,
                      dsp=pe * dsp_per_lane)

@@ -17,6 +17,7 @@ from .base import Resources
 from .base import bitwidth
 from .base import comparators
 from .base import rom_cost
+from .base import signed_bits
 
 
 def apply_thresholds(x: np.ndarray, T: np.ndarray, flip: np.ndarray, base: int) -> np.ndarray:
@@ -40,6 +41,13 @@ def accumulator_bounds(node, g) -> tuple[int, int]:
         return dot_product_bounds(node, g)
     lo, hi = g.tensors[node.inputs[0]].code_range()
     return int(np.min(lo)), int(np.max(hi))
+
+
+def output_stage_x_bits(node, g) -> int:
+    """Bits of what enters the output stage, as a signed number: the RTL's X_BITS of both
+    MVTUs (the XNOR unit's count 0..K with a sign bit; the 8-bit unit's exact accumulator,
+    its ACC_BITS), which the generator passes and the estimates size the stage by."""
+    return signed_bits(*accumulator_bounds(node, g))
 
 
 def live_levels(node, g) -> int:

@@ -19,6 +19,7 @@ from .base import rom_cost
 from .base import weight_rom
 from .requant import apply_output_stage
 from .requant import output_stage_cost
+from .thresholding import output_stage_x_bits
 
 
 def pack_bits(bits: np.ndarray) -> np.ndarray:
@@ -87,4 +88,4 @@ class XnorMVTU(MatrixVectorUnit):
         # out at 20,497 against Yosys' 18,752, each 23-38 over where the ROM is block RAM:
         # 40 gives 19,417 (+3.5 %)
         return (Resources(lut=40, ff=60) + lanes + weights + self.input_buffers(node, g, 1)
-                + output_stage_cost(node, g, acc, pe, cout))
+                + output_stage_cost(node, g, output_stage_x_bits(node, g), pe, cout))
