@@ -77,16 +77,20 @@ def varying_bits(values: np.ndarray, bits: int) -> np.ndarray:
 
 
 def coefficient_table_luts(mul: np.ndarray, add: np.ndarray, mul_bits: int, add_bits: int,
-                           nf_w: int, seg_in_address: bool) -> int:
+                           nf: int, seg_in_address: bool) -> int:
     """LUTs of one lane's (mul, add) table in hw/requant_unit.sv, bit by bit of the field,
     by whether the bit varies over the channels within segment 0, within segment 1, both
     or neither (a bit constant within each segment is the segment itself, no table).
     SEG_ADDRESS: a bit varying in one segment is a table of 2**NF_W words and a select
     with the other's constant, which shares the table's LUT6 up to 32 words; varying in
-    both, a table of 2 * 2**NF_W words. Both segments in one word: a table of 2**NF_W words
-    per segment that varies, and a select per bit after the table's module boundary.
+    both, a table of 2 * 2**NF_W words (the words past NF of each half are zeros). Both
+    segments in one word: a table of NF words (the rest of 2**NF_W left undefined, which
+    synthesis uses) per segment that varies, and a select per bit after the table's module
+    boundary.
     Fitted to Yosys, xc7 and xcup, 16 to 256 channel groups (flow/README.md)."""
     from .base import rom_cost
+
+    nf_w = max(1, (nf - 1).bit_length())
 
     def table(depth: int) -> int:
         return rom_cost("distributed", 1, depth).lut
@@ -97,7 +101,7 @@ def coefficient_table_luts(mul: np.ndarray, add: np.ndarray, mul_bits: int, add_
     both = int((varies[0] & varies[1]).sum())
     if seg_in_address:
         return (one * (table(1 << nf_w) + (nf_w >= 6)) + both * table(2 << nf_w))
-    return (one + 2 * both) * table(1 << nf_w) + (mul_bits + add_bits)
+    return (one + 2 * both) * table(nf) + (mul_bits + add_bits)
 
 
 def output_stage_cost(node, g, x_bits: int, pe: int, channels: int):
@@ -130,7 +134,7 @@ def output_stage_cost(node, g, x_bits: int, pe: int, channels: int):
     nf = math.ceil(channels / pe)
     nf_w = max(1, (nf - 1).bit_length())
     out_bits = (int(node.attrs["out_max"]) - int(node.attrs["out_min"])).bit_length()
-    roms = (coefficient_table_luts(mul, add, mbits, abits, nf_w, seg_address(nf))
+    roms = (coefficient_table_luts(mul, add, mbits, abits, nf, seg_address(nf))
             + rom_cost("distributed", int(varying_bits(split, sbits).sum()), nf).lut)
     compare = x_bits // 2 + 2
     # the sum's bits (the RTL's SW) above the output's must all equal its sign: each output
