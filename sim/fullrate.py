@@ -191,14 +191,17 @@ def simulate_fullrate_rtl(rtl_dir: str | Path, feeds: dict[str, np.ndarray], *,
 
 def run_fullrate(built: FullrateBuilt, feeds: dict[str, np.ndarray], *, tag: str = "design",
                  watchdog: int | None = None, drain: int = DRAIN_CYCLES,
-                 probes: Path | None = None) -> SimResult:
+                 probes: Path | None = None,
+                 timeline: tuple[Path, int] | None = None) -> SimResult:
     """Run a compiled full-rate bench on `feeds` (`probes`: where the stream statistics go,
-    for a bench built with probes)."""
+    `timeline`: where the streams' beat counts go and every how many cycles, for a bench
+    built with probes)."""
     m = built.manifest
     frames = None
     run = Path(tempfile.mkdtemp(prefix="run-", dir=built.rtl.parent))
     job = [f"watchdog {watchdog or fullrate_watchdog(m)}", f"drain {drain}",
-           f"result {run / 'result.txt'}"] + ([f"probes {probes}"] if probes else [])
+           f"result {run / 'result.txt'}"] + ([f"probes {probes}"] if probes else []) \
+        + ([f"timeline {timeline[0]} {timeline[1]}"] if timeline else [])
     for k, p in enumerate(m["inputs"]):
         x = np.asarray(feeds[p["tensor"]])
         if frames not in (None, x.shape[0]):
@@ -260,7 +263,7 @@ def _read_result(path: Path) -> dict:
 
 
 def stream_probes(rtl_dir: str | Path, feeds: dict[str, np.ndarray], *, tag: str = "design",
-                  cache: str | Path | None = None) -> dict:
+                  cache: str | Path | None = None, timeline_every: int | None = None) -> dict:
     """Where a design loses its cycles: simulate `feeds` (at least 2 frames) at full rate with
     every internal stream probed, from the end of the first output frame on. Returns
     {"window": cycles, "cycles_per_frame": ..., "streams": {wire: {producer, consumer, beats,
@@ -268,12 +271,22 @@ def stream_probes(rtl_dir: str | Path, feeds: dict[str, np.ndarray], *, tag: str
     hold up the stream: a layer that is itself the limit has its inputs stalled (data waits
     for it) while its outputs are not (nothing downstream waits for it to be taken), so the
     rank is the input stall share minus the largest output stall share. A join's input
-    stalls while it waits for another input, so of several inputs the least stalled counts."""
+    stalls while it waits for another input, so of several inputs the least stalled counts.
+    With `timeline_every`, also "timeline": {"every": cycles, "beats": {wire: array of the
+    beats the stream moved before cycle 0, every, 2 * every, ...}}, from cycle 0 on."""
     built = build_fullrate(rtl_dir, tag, cache, probes=True)
     with tempfile.TemporaryDirectory(prefix="probes-") as d:
-        path = Path(d) / "probes.txt"
-        res = run_fullrate(built, feeds, tag=tag, probes=path)
+        path, tl = Path(d) / "probes.txt", Path(d) / "timeline.txt"
+        res = run_fullrate(built, feeds, tag=tag, probes=path,
+                           timeline=(tl, timeline_every) if timeline_every else None)
         lines = path.read_text().split("\n")
+        timeline = None
+        if timeline_every:
+            rows = tl.read_text().split("\n")
+            every = int(rows[0].split()[1])
+            timeline = {"every": every, "beats": {
+                r.split(" ", 1)[0]: np.array(r.split()[1:], dtype=np.int64)
+                for r in rows[1:] if r.strip()}}
     window = int(lines[0].split()[1])
     wires = {w["wire"]: w for w in built.manifest["streams"]}
     streams = {}
@@ -294,5 +307,8 @@ def stream_probes(rtl_dir: str | Path, feeds: dict[str, np.ndarray], *, tag: str
                        "input_stalled": min(ins), "output_stalled": max(outs, default=0.0),
                        "holdup": min(ins) - max(outs, default=0.0)})
     layers.sort(key=lambda r: -r["holdup"])
-    return {"window": window, "cycles_per_frame": res.cycles_per_frame(), "streams": streams,
-            "layers": layers}
+    out = {"window": window, "cycles_per_frame": res.cycles_per_frame(), "streams": streams,
+           "layers": layers}
+    if timeline is not None:
+        out["timeline"] = timeline
+    return out

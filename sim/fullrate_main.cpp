@@ -19,6 +19,8 @@
 // offer; a beat taken at the rising edge that ends cycle c is recorded at cycle c.
 //
 //   probes <path>            (a bench built with probes) write stream statistics there
+//   timeline <path> <every>  (a bench built with probes) write every stream's beat count
+//                            since cycle 0, sampled every <every> cycles, there
 //
 // The result file (text): "cycles N", "status ok|deadlock|error", "error <message>" if any,
 // then per output "port <name> <beats> <extra beats> <tlast errors>", the indices of the
@@ -28,6 +30,9 @@
 // and tready, counted from the end of the first output frame (the pipeline full) to the end:
 // the probe file has "window <cycles>", then per stream "<wire> <beats> <stalled> <starved>",
 // stalled = valid but not ready (its consumer holds it up), starved = ready but not valid.
+// The timeline file has "every <cycles> samples <n>", then per stream "<wire>" and its beats
+// before cycle 0, every, 2 * every, ...: when each stream's pixels pass, to set against the
+// flow's pixel schedule (flow/measure/lag.py).
 #include <verilated.h>
 
 #include <cstdint>
@@ -94,6 +99,8 @@ struct Probe {
     const CData* tvalid;
     const CData* tready;
     uint64_t beats = 0, stalled = 0, starved = 0;
+    uint64_t total = 0;                 // beats since cycle 0 (the timeline's)
+    std::vector<uint64_t> samples;      // total at every timeline sample
 };
 
 }  // namespace
@@ -104,7 +111,8 @@ namespace {
 
 struct Job {
     uint64_t watchdog = 100000, drain = 256;
-    std::string result, probes;
+    std::string result, probes, timeline;
+    uint64_t every = 0;                 // timeline sample interval, cycles (0: none)
 };
 
 [[noreturn]] void die(const std::string& msg) {
@@ -129,6 +137,9 @@ Job read_job(const char* path, std::vector<InPort>& ins, std::vector<OutPort>& o
             s >> job.result;
         } else if (key == "probes") {
             s >> job.probes;
+        } else if (key == "timeline") {
+            s >> job.timeline >> job.every;
+            if (job.every == 0) die("timeline: the sample interval must be at least 1 cycle");
         } else if (key == "in" || key == "out") {
             bool in = key == "in";
             std::string name;
@@ -197,6 +208,7 @@ int main(int argc, char** argv) {
     std::vector<Probe> probes(FULLRATE_N_PROBES);
     bind_probes(top.get(), probes);
     if (!job.probes.empty() && probes.empty()) die("probes asked of a bench built without them");
+    if (job.every && probes.empty()) die("a timeline asked of a bench built without probes");
     uint64_t window = 0;
 
     // Two evaluations per cycle: the falling edge together with the next cycle's inputs
@@ -247,6 +259,13 @@ int main(int argc, char** argv) {
                 q.starved += !v && r;
             }
         }
+        if (job.every) {
+            bool sample = cycle % job.every == 0;
+            for (auto& q : probes) {
+                if (sample) q.samples.push_back(q.total);
+                q.total += *q.tvalid && *q.tready;
+            }
+        }
         for (std::size_t i = 0; i < ins.size(); ++i) {
             InPort& p = ins[i];
             if (*p.tvalid && *p.tready) {
@@ -295,6 +314,18 @@ int main(int argc, char** argv) {
         for (auto& q : probes)
             std::fprintf(f, "%s %llu %llu %llu\n", q.name.c_str(), (unsigned long long)q.beats,
                          (unsigned long long)q.stalled, (unsigned long long)q.starved);
+        std::fclose(f);
+    }
+    if (job.every) {
+        FILE* f = std::fopen(job.timeline.c_str(), "w");
+        if (!f) die("cannot write " + job.timeline);
+        std::fprintf(f, "every %llu samples %zu\n", (unsigned long long)job.every,
+                     probes.empty() ? std::size_t(0) : probes[0].samples.size());
+        for (auto& q : probes) {
+            std::fprintf(f, "%s", q.name.c_str());
+            for (uint64_t b : q.samples) std::fprintf(f, " %llu", (unsigned long long)b);
+            std::fprintf(f, "\n");
+        }
         std::fclose(f);
     }
     top->final();

@@ -163,7 +163,7 @@ def test_stream_probes_name_the_layer_that_holds_the_stream_up(tmp_path):
     apply_all(g, [InsertFIFOs(depths)])
     write_rtl(g, tmp_path / "rtl")
     x = np.random.default_rng(2).integers(0, 2, (3, *g.tensors["x"].shape))
-    r = stream_probes(tmp_path / "rtl", {"x": x}, tag="probes")
+    r = stream_probes(tmp_path / "rtl", {"x": x}, tag="probes", timeline_every=1)
     assert r["layers"][0]["node"] == "conv"
     assert r["layers"][0]["input_stalled"] > 0.5 and r["layers"][0]["output_stalled"] == 0
     assert 0 < r["window"] and r["cycles_per_frame"] > 0
@@ -173,6 +173,14 @@ def test_stream_probes_name_the_layer_that_holds_the_stream_up(tmp_path):
     win = next(s for s in r["streams"].values() if s["consumer"] == "u_conv")
     per_frame = g.tensors["win"].pixels * g.tensors["win"].channels     # 1 bit per beat
     assert win["beats"] == pytest.approx(frames * per_frame, rel=0.1)
+    # the timeline, sampled every cycle: at most a beat a cycle on a stream, and the
+    # conv's input has moved all 3 frames' beats before the last output beat's cycle
+    tl = r["timeline"]
+    assert tl["every"] == 1
+    for b in tl["beats"].values():
+        assert b[0] == 0 and set(np.diff(b)) <= {0, 1}
+    wire = next(w for w, s in r["streams"].items() if s["consumer"] == "u_conv")
+    assert tl["beats"][wire][-1] == 3 * per_frame
 
 
 def concat_of_a_trickling_conv() -> HwGraph:

@@ -77,3 +77,28 @@ def test_bench_refuses_a_build_without_simulated_cycles(tiny_build_pristine, tmp
         bench.measure(out, {"source": "given", "lut_per_lane": 2.0}, frames_torch=1)
     with pytest.raises(bench.BenchError, match="report.json' is missing"):
         bench.measure(tmp_path / "nowhere", {}, frames_torch=1)
+
+
+def test_bench_probes_write_the_streams_activity(measured):
+    """--probes: the layers that hold the stream up, and when every stream moved its beats
+    (sampled about 64 times a frame period): each stream's count never falls, and by the
+    last sample it has moved its 3 frames' beats but for at most one sample's worth."""
+    import numpy as np
+
+    out, _ = measured
+    r = bench.probe(out)
+    assert r["holding_up"] and r["cycles_per_frame"] > 0
+    png = (out / "bench" / "stream_activity.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    act = np.load(out / "bench" / "stream_activity.npz")
+    every = int(act["every"])
+    assert every >= 1 and act["beats"].shape == (len(act["names"]), act["beats"].shape[1])
+    assert (np.diff(act["beats"], axis=1) >= 0).all()
+    manifest = json.loads((out / "rtl" / "accelerator.json").read_text())
+    g = HwGraph.load(out / "hw_graph.onnx")
+    streams = {s["wire"]: s for s in manifest["streams"]}
+    for name, b in zip(act["names"], act["beats"]):
+        s = streams[str(name)]
+        t = g.tensors[s["tensor"]]
+        per_frame = t.pixels * -(-t.channels // s["elems"])
+        assert 3 * per_frame - every <= b[-1] <= 3 * per_frame, name

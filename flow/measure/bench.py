@@ -10,7 +10,11 @@ cycles per frame, Yosys the resources; both are build steps), then measured here
 <build>/bench/bench.json and bench.png per build and prints one table for all of them.
 `--reuse` measures an existing complete build instead of building again. `--probes` adds the
 layers that hold the stream up, measured by the full-rate bench's stream probes (a layer whose
-input waits for it while its output does not wait: the measured bottleneck).
+input waits for it while its output does not wait: the measured bottleneck), and when every
+stream moves its beats: bench/stream_activity.png, one row per stream in graph order, its
+beats per cycle in each 1/64 of the simulated frame period as a share of the most it moves
+(bench/stream_activity.npz has the counts). A layer that works at full speed and then waits,
+while its inputs' producers wait too, is waiting on latency, not on its own speed.
 
 The LUT-bound limit of a part (written down so it can be argued with): every usable LUT (85 %,
 the folding's budget) is spent on XNOR-popcount lanes, a lane does one binary MAC per cycle,
@@ -228,13 +232,49 @@ def probe(out: Path, top: int = 5) -> dict:
     vec = np.load(out / "golden" / "vectors.npz")
     images = np.concatenate([vec["images"]] * 3)[:3]
     g = HwGraph.load(out / "hw_graph.onnx")
+    # about 64 samples per frame period of the slowest layer (the simulated one is longer)
+    every = max(1, max(layer_of(n).cycles(n, g) for n in g.nodes) // ACTIVITY_BLOCKS)
     try:
         r = probe_streams(out / "rtl", {g.inputs[0]: images_to_stream(images)}, tag="probes",
-                          cache=default_cache(out))
+                          cache=default_cache(out), timeline_every=every)
     except SimulationError as e:
         raise BenchError(f"{out}: stream probes: {e}") from None
+    (out / "bench").mkdir(exist_ok=True)
+    plot_activity(r, out / "bench" / "stream_activity.png")
     return {"cycles_per_frame": r["cycles_per_frame"], "window": r["window"],
-            "holding_up": r["layers"][:top], "source": "sim/fullrate.py stream_probes"}
+            "holding_up": r["layers"][:top], "source": "sim/fullrate.py stream_probes",
+            "activity": "bench/stream_activity.png, bench/stream_activity.npz"}
+
+
+ACTIVITY_BLOCKS = 64
+
+
+def plot_activity(probes: dict, path: Path) -> None:
+    """The streams' beats per cycle over the run (probes["timeline"], sim/fullrate.py
+    stream_probes), one row per stream in the design's order, each row as a share of the
+    most that stream moves in a sample; written with the counts beside it (.npz)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tl = probes["timeline"]
+    names = list(tl["beats"])
+    beats = np.stack([tl["beats"][w] for w in names])
+    np.savez_compressed(path.with_suffix(".npz"), names=np.array(names), beats=beats,
+                        every=tl["every"])
+    rate = np.diff(beats, axis=1) / tl["every"]
+    share = rate / np.maximum(rate.max(axis=1, keepdims=True), 1e-9)
+    fig, ax = plt.subplots(figsize=(13, max(4, len(names) * 0.02 + 2)))
+    ax.imshow(share, aspect="auto", interpolation="nearest", cmap="viridis",
+              extent=(0, share.shape[1] * tl["every"], len(names), 0))
+    for k in range(1, int(share.shape[1] * tl["every"] // probes["cycles_per_frame"]) + 1):
+        ax.axvline(k * probes["cycles_per_frame"], color="w", lw=0.5)
+    ax.set_xlabel("cycle (white lines: the simulated frame period)")
+    ax.set_ylabel("stream, in the design's order")
+    ax.set_title("beats per cycle, as a share of each stream's most")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def measure(out: Path, per_lane: dict, frames_torch: int, probes: bool = False) -> dict:
@@ -453,8 +493,9 @@ def main(argv=None) -> int:
     p.add_argument("--no-synth", action="store_true",
                    help="build without Yosys (its figures are then missing from the bench)")
     p.add_argument("--probes", action="store_true",
-                   help="also simulate with stream probes and name the layers that hold the "
-                        "stream up (a second Verilator compile)")
+                   help="also simulate with stream probes: name the layers that hold the "
+                        "stream up and draw when every stream moves its beats "
+                        "(bench/stream_activity.png; a second Verilator compile)")
     p.add_argument("--output", default=str(ROOT / "build" / "bench"),
                    help="folder for the builds (one sub-folder per model and board)")
     a = p.parse_args(argv)

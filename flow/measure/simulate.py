@@ -71,12 +71,13 @@ def simulate_rtl(rtl_dir: Path, feeds: dict[str, np.ndarray],
 
 
 def probe_streams(rtl_dir: Path, feeds: dict[str, np.ndarray], *, tag: str,
-                  cache: Path) -> dict:
+                  cache: Path, timeline_every: int | None = None) -> dict:
     """The stream statistics of sim/fullrate.py's `stream_probes` (beats, stalled and
     starved cycles per internal stream; the layers ranked by how much they hold the stream
-    up)."""
+    up; with `timeline_every`, every stream's beat count sampled every that many cycles)."""
     fullrate, harness = _sim()
     try:
-        return fullrate.stream_probes(rtl_dir, feeds, tag=tag, cache=cache)
+        return fullrate.stream_probes(rtl_dir, feeds, tag=tag, cache=cache,
+                                      timeline_every=timeline_every)
     except harness.SimError as e:
         raise SimulationError(str(e)) from None
