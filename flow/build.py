@@ -147,11 +147,12 @@ def print_summary(console, report: dict) -> None:
     from rich.table import Table
 
     t = Table(title=f"{report['model']} on {report['board']}: slowest layers", title_justify="left")
-    for col in ("layer", "op", "PE", "SIMD", "cycles", "LUT", "BRAM36", "DSP"):
-        t.add_column(col, justify="left" if col in ("layer", "op") else "right")
+    for col in ("layer", "op", "PE", "SIMD", "cycles", "LUT", "BRAM36", "DSP", "from"):
+        t.add_column(col, justify="left" if col in ("layer", "op", "from") else "right")
     for rec in sorted(report["layers"], key=lambda r: -r["cycles"])[:8]:
         t.add_row(rec["name"], rec["op"], str(rec["pe"]), str(rec["simd"]), str(rec["cycles"]),
-                  str(rec["lut"]), f"{rec['bram36']:g}", str(rec["dsp"]))
+                  str(rec["lut"]), f"{rec['bram36']:g}", str(rec["dsp"]),
+                  rec.get("origin", ""))
     console.print(t)
     r, u, b = report["resources"], report["utilization"], report["board_resources"]
     bn = report["bottleneck"]

@@ -23,6 +23,9 @@ from onnx import helper
 from onnx import numpy_helper
 
 DOMAIN = "binhg.hw"
+# Layers the flow inserts that pass their input on unchanged (fan-outs, FIFOs, width
+# converters): a message names what they carry, as the user wrote it.
+CARRIERS = ("duplicate", "fifo", "width_converter")
 
 
 class GraphError(ValueError):
@@ -106,6 +109,46 @@ class HwGraph:
 
     def consumers(self, tensor: str) -> list[HwNode]:
         return [n for n in self.nodes if tensor in n.inputs]
+
+    # -- the user's names -------------------------------------------------------------------
+    def origin(self, node: HwNode) -> str:
+        """The user's source node(s) `node` was lowered from, as flow/frontend/source_graph.py
+        names them ("'Conv_3' (Conv, module 'hg.low1.conv')"; a conv and its merged
+        activation joined by ' + '). A layer the flow inserted (CARRIERS) names the source of
+        what it carries. Empty where unknown (a graph built by hand)."""
+        names = self.meta.get("source_names", {})
+        while node is not None:
+            src = node.attrs.get("source")
+            if src:
+                return " + ".join(dict.fromkeys(names.get(s, f"'{s}'")
+                                                for s in src.split("+") if s))
+            if node.kind not in CARRIERS or not node.inputs:
+                return ""
+            node = self.producer(node.inputs[0])
+        return ""
+
+    def describe(self, node: HwNode) -> str:
+        """How a message names a layer: its name and kind, and where it comes from."""
+        o = self.origin(node)
+        return f"layer '{node.name}' ({node.kind}" + (f", from {o})" if o else ")")
+
+    def describe_stream(self, tensor: str) -> str:
+        """How a message names a stream: what writes it and what reads it, in the user's
+        words (a skip link from the output of 'Add_2' to 'Add_9')."""
+        p = self.producer(tensor)
+        while p is not None and p.kind in CARRIERS and not p.attrs.get("source"):
+            p = self.producer(p.inputs[0])
+        src = (self.origin(p) or f"'{p.name}'") if p is not None else "the input"
+        readers = []
+        todo = list(self.consumers(tensor))
+        while todo:             # past the inserted layers, to the layers the user wrote
+            c = todo.pop(0)
+            if c.kind in CARRIERS and not c.attrs.get("source"):
+                todo += [r for o in c.outputs for r in self.consumers(o)]
+            else:
+                readers.append(self.origin(c) or f"'{c.name}'")
+        dst = ", ".join(dict.fromkeys(readers)) or "the output"
+        return f"'{tensor}' (from {src} to {dst})"
 
     def fresh_name(self, base: str) -> str:
         taken = set(self.tensors) | {n.name for n in self.nodes}

@@ -102,3 +102,44 @@ def test_ultraram_holds_the_fifos_in_whole_blocks():
     assert check_memory(need, roomy, "x")["fifo_bits_uram_holds"] == need.fifo_bits
     with pytest.raises(FitError, match=r"1 UltraRAMs at 85% hold 0.0 Kibit"):
         check_memory(need, dataclasses.replace(roomy, uram=1), "x")
+
+
+def _named_by_the_user(g):
+    """The graph as the lowering leaves it: every layer but the inserted fan-outs names the
+    source node it came from (attrs "source", meta "source_names")."""
+    names = {}
+    for n in g.nodes:
+        if n.kind != "duplicate":
+            n.attrs["source"] = f"Finn_{n.name}"
+            names[f"Finn_{n.name}"] = f"'Src_{n.name}' ({n.kind}, module 'hg.{n.name}')"
+    g.meta["source_names"] = names
+    return g
+
+
+def test_a_refusal_names_the_skip_links_as_the_user_wrote_them():
+    g = _named_by_the_user(hourglass_graph(size=16, levels=2))
+    need = memory_bound(g)
+    small = dataclasses.replace(get_board("pynq-z2"), bram36=0, uram=0, lut=500)
+    with pytest.raises(FitError) as e:
+        check_memory(need, small, "the network")
+    # the largest: the top level's skip, from the graph input (nothing the user wrote
+    # produces it) past the fan-out to the top level's add
+    assert next(iter(need.fifo_streams)) == "t1"
+    assert ("(the largest: 't1' (from the input to 'Src_add10' (add, module 'hg.add10'))"
+            in str(e.value))
+
+
+def test_layers_and_streams_are_described_past_the_inserted_layers():
+    g = _named_by_the_user(hourglass_graph(size=16, levels=2))
+    assert g.origin(g.node("dup2")) == ""            # the fan-out of the graph input
+    assert g.describe(g.node("pool3")) == ("layer 'pool3' (maxpool, from 'Src_pool3' "
+                                           "(maxpool, module 'hg.pool3'))")
+    assert g.origin(g.node("dup5")) == g.origin(g.node("pool3"))   # what it carries
+    # a stream into a fan-out is named by the layers behind the fan-out
+    assert g.describe_stream("t3") == (
+        "'t3' (from 'Src_pool3' (maxpool, module 'hg.pool3') to 'Src_add8' (add, module "
+        "'hg.add8'), 'Src_pool6' (maxpool, module 'hg.pool6'))")
+    # without the source's names (a graph built by hand), the layers' own
+    bare = hourglass_graph(size=16, levels=2)
+    assert bare.describe(bare.node("pool3")) == "layer 'pool3' (maxpool)"
+    assert bare.describe_stream("t3") == "'t3' (from 'pool3' to 'add8', 'pool6')"

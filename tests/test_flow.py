@@ -131,6 +131,9 @@ def test_tiny_build_writes_the_folder_and_report(tiny_build):
             "duplicate", "fifo", "threshold"} <= ops
     for layer in report["layers"]:
         assert {"name", "op", "pe", "simd", "cycles", "lut", "bram36"} <= set(layer)
+        # named as the user's graph names it: the node and its Brevitas module
+        if layer["op"] in ("xnor_mvtu", "int_mvtu"):
+            assert "(Conv, module '" in layer["origin"], layer
     assert "FPS" in stdout and "slowest layers" in stdout
 
 

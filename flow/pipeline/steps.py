@@ -414,7 +414,7 @@ def step_simulate_rtl(ctx: BuildContext) -> StepOutcome:
             "latency_cycles": r.latency_cycles, "estimate_cycles_per_frame": est,
             "estimate_error": round((est - sim) / sim, 4),
             "estimate": f"the slowest layer's cycles per frame by the layer model "
-                        f"('{slow.name}', {slow.kind}): the rate the design sustains when "
+                        f"({g.describe(slow)}): the rate the design sustains when "
                         "input comes as fast as it is taken, as in this bench",
             "latency_cycles_estimate": lat,
             "latency_estimate_error": round((lat - r.latency_cycles) / r.latency_cycles, 4),
@@ -428,7 +428,7 @@ def step_simulate_rtl(ctx: BuildContext) -> StepOutcome:
     if abs(sim - est) > ESTIMATE_TOLERANCE * sim:
         info["note"] = (
             f"the simulated frame period ({sim} cycles) and the estimate ({est}, the slowest "
-            f"layer '{slow.name}') differ by {(est - sim) / sim:+.1%}, more than "
+            f"{g.describe(slow)}) differ by {(est - sim) / sim:+.1%}, more than "
             f"{ESTIMATE_TOLERANCE:.0%}: " + (
                 "some stream stalls that the pixel schedule (flow/planning/fifo_depths.py) "
                 "does not model" if sim > est else "the layer model overestimates the "

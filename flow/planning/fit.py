@@ -51,6 +51,8 @@ class MemoryNeed:
     fifo_streams: dict[str, int] | None = None     # stream -> bits, the largest first
     fifo_urams: dict[str, int] | None = None       # stream -> URAM288 blocks it would take
     slowdown: int | None = None    # the latency folding the FIFO bound is at
+    # stream -> how a message names it, in the user's words (HwGraph.describe_stream)
+    fifo_names: dict[str, str] | None = None
 
     def uram_held(self, urams: int) -> int:
         """FIFO bits that `urams` URAM288 blocks can hold: whole FIFOs, the most bits per
@@ -121,7 +123,9 @@ def check_memory(need: MemoryNeed, board: Board, what: str) -> dict:
         top = ""
         if need.fifo_streams:
             big = list(need.fifo_streams.items())[:3]
-            top = " (the largest: " + ", ".join(f"'{k}' {_mib(v)}" for k, v in big) + ")"
+            named = need.fifo_names or {}
+            top = " (the largest: " + "; ".join(
+                f"{named.get(k, repr(k))} {_mib(v)}" for k, v in big) + ")"
         held = (f"; {board.uram} UltraRAMs at {b:.0%} hold {_mib(in_uram)} of them in whole "
                 "URAM288 blocks" if board.uram else "; the part has no UltraRAM")
         short = need.weight_bits + rest - cap.weights
@@ -214,4 +218,6 @@ def memory_bound(g: HwGraph) -> MemoryNeed:
     urams = {k: planned_fifo_cost(g, k, planned_fifo(g, k, d, "ultra")).uram
              for k, d in depths.items()}
     bits = dict(sorted(bits.items(), key=lambda kv: -kv[1]))
-    return MemoryNeed(weight_bits(g), sum(bits.values()), logic_luts(g), bits, urams, sd)
+    names = {k: g.describe_stream(k) for k in list(bits)[:3]}
+    return MemoryNeed(weight_bits(g), sum(bits.values()), logic_luts(g), bits, urams, sd,
+                      names)

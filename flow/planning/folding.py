@@ -188,12 +188,12 @@ def bottleneck(g: HwGraph) -> dict:
     period = frame_period(g)
     if period > cyc:
         return {"name": "input pace", "op": "fifo", "cycles": int(period),
-                "note": f"the slowest layer ('{n.name}', {n.kind}) takes {cyc} cycles; the "
+                "note": f"the slowest, {g.describe(n)}, takes {cyc} cycles; the "
                         "folding chose to feed the input one frame per this many cycles, "
                         "the period the FIFO depths are sized for (FIFOs for a faster pace "
                         "did not fit, or it is the nearest point of the search's period "
                         "grid; flow/planning/folding.py)"}
-    return {"name": n.name, "op": n.kind, "cycles": int(cyc)}
+    return {"name": n.name, "op": n.kind, "cycles": int(cyc), "origin": g.origin(n)}
 
 
 def over_budget(res: Resources, board: Board) -> list[str]:
@@ -376,7 +376,7 @@ def choose_folding(g: HwGraph, board: Board, target_fps: float | None = None,
             b = slowest_layer(g)
             raise FoldingError(
                 f"--target-fps {target_fps:g} needs {target} cycles per frame at "
-                f"{board.clock_mhz:g} MHz, but layer '{b.name}' ({b.kind}) takes {cyc} even "
+                f"{board.clock_mhz:g} MHz, but {g.describe(b)} takes {cyc} even "
                 f"fully parallel (at most {clock / fastest:.1f} FPS)")
         # the estimate is not monotone in the period: where the target's own period does not
         # fit, a slightly faster one may (tried down to half the target's period)
