@@ -111,21 +111,24 @@ class HwGraph:
         return [n for n in self.nodes if tensor in n.inputs]
 
     # -- the user's names -------------------------------------------------------------------
+    def _behind_carriers(self, node: HwNode | None) -> HwNode | None:
+        """`node`, or where a layer the flow inserted (CARRIERS) has no source of its own,
+        the first layer behind it that is not one (None: the graph input)."""
+        while node is not None and node.kind in CARRIERS and not node.attrs.get("source"):
+            node = self.producer(node.inputs[0])
+        return node
+
     def origin(self, node: HwNode) -> str:
         """The user's source node(s) `node` was lowered from, as flow/frontend/source_graph.py
         names them ("'Conv_3' (Conv, module 'hg.low1.conv')"; a conv and its merged
         activation joined by ' + '). A layer the flow inserted (CARRIERS) names the source of
         what it carries. Empty where unknown (a graph built by hand)."""
+        node = self._behind_carriers(node)
+        src = node.attrs.get("source") if node is not None else None
+        if not src:
+            return ""
         names = self.meta.get("source_names", {})
-        while node is not None:
-            src = node.attrs.get("source")
-            if src:
-                return " + ".join(dict.fromkeys(names.get(s, f"'{s}'")
-                                                for s in src.split("+") if s))
-            if node.kind not in CARRIERS or not node.inputs:
-                return ""
-            node = self.producer(node.inputs[0])
-        return ""
+        return " + ".join(dict.fromkeys(names.get(s, f"'{s}'") for s in src.split("+") if s))
 
     def describe(self, node: HwNode) -> str:
         """How a message names a layer: its name and kind, and where it comes from."""
@@ -135,9 +138,7 @@ class HwGraph:
     def describe_stream(self, tensor: str) -> str:
         """How a message names a stream: what writes it and what reads it, in the user's
         words (a skip link from the output of 'Add_2' to 'Add_9')."""
-        p = self.producer(tensor)
-        while p is not None and p.kind in CARRIERS and not p.attrs.get("source"):
-            p = self.producer(p.inputs[0])
+        p = self._behind_carriers(self.producer(tensor))
         src = (self.origin(p) or f"'{p.name}'") if p is not None else "the input"
         readers = []
         todo = list(self.consumers(tensor))

@@ -34,6 +34,7 @@ from ..layers.width_converter import conversions_by_reader
 from ..layers.width_converter import stream_elems
 from ..layers.width_converter import width_converter_cost
 from ..layers.xnor_mvtu import POPCOUNT_GROUP
+from ..layers.requant import nf_address_bits
 from ..layers.requant import seg_address
 from ..layers.base import weight_rom
 from ..layers.fifo import ram_style as fifo_ram_style
@@ -132,7 +133,7 @@ def _output_stage(node: HwNode, g: HwGraph, prefix: str) -> tuple[dict, dict]:
         if seg_in_address:
             # word {seg, nf} (seg = 1 from 2**NF_W): mul[seg], add[seg], split
             rw = cb + sb
-            nf_w = max(1, (nf_groups - 1).bit_length())     # NF_W
+            nf_w = nf_address_bits(nf_groups)
 
             def lane(c: int, seg: int) -> int:
                 return coef(c, seg) | split(c) << cb

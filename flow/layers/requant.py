@@ -61,6 +61,11 @@ def output_stage_latency(node) -> int:
 SEG_ADDRESS_MAX_NF = 128
 
 
+def nf_address_bits(nf: int) -> int:
+    """hw/requant_unit.sv's NF_W: the bits of its channel-group address for `nf` groups."""
+    return max(1, (nf - 1).bit_length())
+
+
 def seg_address(nf: int) -> bool:
     """hw/requant_unit.sv's SEG_ADDRESS for `nf` channel groups: the generator sets it and
     output_stage_cost counts the layout it picks."""
@@ -90,7 +95,7 @@ def coefficient_table_luts(mul: np.ndarray, add: np.ndarray, mul_bits: int, add_
     Fitted to Yosys, xc7 and xcup, 16 to 256 channel groups (flow/README.md)."""
     from .base import rom_cost
 
-    nf_w = max(1, (nf - 1).bit_length())
+    nf_w = nf_address_bits(nf)
 
     def table(depth: int) -> int:
         return rom_cost("distributed", 1, depth).lut
@@ -132,7 +137,7 @@ def output_stage_cost(node, g, x_bits: int, pe: int, channels: int):
     split = np.clip(split, -(1 << (x_bits - 1)), 1 << (x_bits - 1))
     sbits = signed_bits(int(split.min()), int(split.max()))
     nf = math.ceil(channels / pe)
-    nf_w = max(1, (nf - 1).bit_length())
+    nf_w = nf_address_bits(nf)
     out_bits = (int(node.attrs["out_max"]) - int(node.attrs["out_min"])).bit_length()
     roms = (coefficient_table_luts(mul, add, mbits, abits, nf, seg_address(nf))
             + rom_cost("distributed", int(varying_bits(split, sbits).sum()), nf).lut)

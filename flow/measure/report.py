@@ -108,8 +108,9 @@ def hardware_report(g: HwGraph, board: Board, synth: dict | None = None,
             rec["ram_style"] = n.attrs.get("ram_style", "auto")
         if "source" in n.attrs:
             rec["source"] = n.attrs["source"]
-        if g.origin(n):
-            rec["origin"] = g.origin(n)
+        origin = g.origin(n)
+        if origin:
+            rec["origin"] = origin
         if n.name in per_layer:
             rec["synth"] = per_layer[n.name]["synth"]
             rec["synth_error"] = per_layer[n.name]["error"]
