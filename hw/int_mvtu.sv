@@ -12,9 +12,10 @@
 // nothing is lost or duplicated. Pipeline (enabled cycles):
 //   step issue (counters)  -> 1: weight ROM and vector buffer read (synchronous), input beat
 //   registered (all in mvtu_sequencer) -> 2: PE*SIMD products (DSP multipliers with their
-//   output register) -> 3: per-lane sum of the SIMD products into the accumulator (acc
-//   complete on the last fold) -> output stage (0 cycles for OUT_STAGE 0: the accumulator is
-//   the output register; 3 for thresholds; 4 for the requantizer).
+//   output register) -> SUM_STAGES: the lane's adder tree over its SIMD products ->
+//   3 + SUM_STAGES: the accumulator (complete on the last fold) -> output stage (0 cycles for
+//   OUT_STAGE 0: the accumulator is the output register; 3 for thresholds; 4 for the
+//   requantizer).
 module int_mvtu #(
     parameter integer PE          = 1,
     parameter integer SIMD        = 1,
@@ -26,6 +27,7 @@ module int_mvtu #(
     parameter         WEIGHT_FILE = "",
     parameter integer LUT_ROM     = 0,        // weight ROM: 0 block RAM, 1 LUTs
     parameter integer READ_AHEAD_MEM_WORDS = 0,   // mvtu_sequencer's read-ahead FIFO memory
+    parameter integer SUM_STAGES  = 0,        // the products' adder tree (adder_tree.sv)
     // output stage
     parameter integer OUT_STAGE   = 0,
     parameter integer OUT_BITS    = 8,
@@ -66,21 +68,22 @@ module int_mvtu #(
     // ---- control: read-ahead, step issue, weight ROM, vector buffer, valid pipeline ---------
     logic [SIMD*IN_BITS-1:0] x1;         // stage 1: the step's SIMD input elements
     logic [PE*SIMD*8-1:0]    w1;         // stage 1: the step's int8 weights, (p*SIMD + i)*8
-    logic                    v2, first2; // stage 2: accumulate sum, from zero if first2
-    logic                    v3;         // acc of group nf3 is complete in acc3
-    logic [NF_W-1:0]         nf3;
+    logic                    sum_valid, sum_first;  // accumulate sum, from zero if sum_first
+    logic                    acc_valid;  // acc of group acc_nf is complete in acc_x
+    logic [NF_W-1:0]         acc_nf;
     mvtu_sequencer #(
         .PE(PE), .SIMD(SIMD), .K(K), .COUT(COUT), .IN_W(IN_BITS), .W_W(8),
         .WEIGHT_FILE(WEIGHT_FILE), .LUT_ROM(LUT_ROM),
-        .READ_AHEAD_MEM_WORDS(READ_AHEAD_MEM_WORDS)
+        .READ_AHEAD_MEM_WORDS(READ_AHEAD_MEM_WORDS), .SUM_STAGES(SUM_STAGES)
     ) u_seq (
         .clk(clk), .rst_n(rst_n), .en(en),
         .s_axis_tdata(s_axis_tdata), .s_axis_tvalid(s_axis_tvalid),
         .s_axis_tready(s_axis_tready),
-        .x1(x1), .w1(w1), .v2(v2), .first2(first2), .v3(v3), .nf3(nf3)
+        .x1(x1), .w1(w1), .sum_valid(sum_valid), .sum_first(sum_first),
+        .acc_valid(acc_valid), .acc_nf(acc_nf)
     );
 
-    // ---- stages 2 and 3: products, summed into the accumulator over the folds ---------------
+    // ---- stage 2, the adder tree, the accumulator: products summed over the folds ---------
     // Input elements as signed XW-bit numbers (zero- or sign-extended by IN_SIGNED). Packed
     // vectors rather than arrays throughout, so Yosys has no memories to dissolve.
     logic [SIMD*XW-1:0] xe;
@@ -90,12 +93,10 @@ module int_mvtu #(
         assign xe[i*XW +: XW] = {IN_SIGNED != 0 && e[IN_BITS-1], e};
     end
 
-    logic [PE*X_BITS-1:0] acc3;
+    logic [PE*X_BITS-1:0] acc_x;
     for (genvar p = 0; p < PE; p++) begin : g_lane
-        // Stage 2: the SIMD products of the lane (one registered multiplier each), then each
-        // sign-extended (or truncated) to ACC_BITS. Plain signed variables rather than casts
-        // of part-selects: Yosys 0.23 mis-extends $signed(v[i*W +: W]) inside a sum.
-        logic [SIMD*ACC_BITS-1:0] terms;
+        // Stage 2: the SIMD products of the lane, one registered multiplier each.
+        logic [SIMD*PRW-1:0] prods;
         for (genvar i = 0; i < SIMD; i++) begin : g_mul
             logic signed [7:0]     w;
             logic signed [XW-1:0]  x;
@@ -106,24 +107,22 @@ module int_mvtu #(
                 if (en)
                     prod <= PRW'(w) * PRW'(x);
             end
-            assign terms[i*ACC_BITS +: ACC_BITS] = ACC_BITS'(prod);
+            assign prods[i*PRW +: PRW] = prod;
         end
 
-        // Stage 3: their sum into the accumulator. Two's complement wraps, so the result is
-        // exact whenever it fits in ACC_BITS (the generator sizes ACC_BITS for that).
+        // Their sum, in a tree of adders as wide as each level needs (two's complement wraps
+        // at ACC_BITS, so the result is exact whenever it fits: the generator sizes ACC_BITS
+        // for that), then into the accumulator.
         logic [ACC_BITS-1:0] sum;
-        always_comb begin
-            sum = '0;
-            for (int i = 0; i < SIMD; i++)
-                sum = sum + terms[i*ACC_BITS +: ACC_BITS];
-        end
+        adder_tree #(.N(SIMD), .IN_W(PRW), .OUT_W(ACC_BITS), .SIGNED(1), .STAGES(SUM_STAGES))
+            u_sum (.clk(clk), .en(en), .terms(prods), .sum(sum));
 
         logic [ACC_BITS-1:0] acc;
         always_ff @(posedge clk) begin
-            if (en && v2)
-                acc <= (first2 ? '0 : acc) + sum;
+            if (en && sum_valid)
+                acc <= (sum_first ? '0 : acc) + sum;
         end
-        assign acc3[p*X_BITS +: X_BITS] = acc;
+        assign acc_x[p*X_BITS +: X_BITS] = acc;
     end
 
     // ---- output stage -----------------------------------------------------------------------
@@ -134,7 +133,7 @@ module int_mvtu #(
         .OUT_MIN(OUT_MIN), .OUT_MAX(OUT_MAX), .RQ_FILE(RQ_FILE),
         .SEG_ADDRESS(SEG_ADDRESS)
     ) u_out (
-        .clk(clk), .rst_n(rst_n), .en(en), .in_valid(v3), .in_nf(nf3), .in_x(acc3),
+        .clk(clk), .rst_n(rst_n), .en(en), .in_valid(acc_valid), .in_nf(acc_nf), .in_x(acc_x),
         .out_valid(m_axis_tvalid), .out_y(m_axis_tdata)
     );
 endmodule

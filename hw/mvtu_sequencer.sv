@@ -12,8 +12,9 @@
 //
 // Every register advances only on `en`, the MVTU's global stall. Pipeline (enabled cycles):
 //   step issue (counters) -> 1: weight ROM and vector buffer read (synchronous), input beat
-//   registered: x1, w1 -> 2: the MVTU's per-lane result of x1, w1, with v2 / first2 ->
-//   3: the MVTU's accumulator, complete for group nf3 when v3.
+//   registered: x1, w1 -> 2: the MVTU's per-lane partial results of x1, w1 -> SUM_STAGES
+//   more: their adder tree (adder_tree.sv), its root with sum_valid / sum_first ->
+//   3 + SUM_STAGES: the MVTU's accumulator, complete for group acc_nf when acc_valid.
 module mvtu_sequencer #(
     parameter integer PE          = 1,
     parameter integer SIMD        = 1,
@@ -29,7 +30,10 @@ module mvtu_sequencer #(
     // Words of the read-ahead FIFO's memory (axis_fifo MEM_WORDS): 0 (its DEPTH), or the power
     // of two above it that the flow gives where it takes no more LUT-RAM
     // (flow/layers/fifo.py, fifo_memory_words), so its addresses wrap without a compare.
-    parameter integer READ_AHEAD_MEM_WORDS = 0
+    parameter integer READ_AHEAD_MEM_WORDS = 0,
+    // Registered stages of the MVTU's adder tree between its stage-2 registers and its
+    // accumulator (flow/layers/base.py, sum_stages): the control waits as long.
+    parameter integer SUM_STAGES = 0
 ) (
     input  logic                     clk,
     input  logic                     rst_n,
@@ -40,12 +44,12 @@ module mvtu_sequencer #(
     // stage 1: the step's operands (combinational from registers), for the stage-2 datapath
     output logic [SIMD*IN_W-1:0]     x1,     // SIMD input elements, element i at i*IN_W
     output logic [PE*SIMD*W_W-1:0]   w1,     // lane p, element i at (p*SIMD + i)*W_W
-    // stage 2: aligned with the datapath's stage-2 registers, for the accumulator
-    output logic                     v2,     // a step is in stage 2: accumulate it
-    output logic                     first2, // its first fold: start from zero
-    // stage 3: aligned with the accumulator, for the output stage
-    output logic                     v3,     // the accumulator holds group nf3 complete
-    output logic [(COUT/PE > 1 ? $clog2(COUT/PE) : 1)-1:0] nf3
+    // aligned with the root of the MVTU's adder tree, for the accumulator
+    output logic                     sum_valid,  // a step's sum is there: accumulate it
+    output logic                     sum_first,  // its first fold: start from zero
+    // aligned with the accumulator, for the output stage
+    output logic                     acc_valid,  // the accumulator holds group acc_nf complete
+    output logic [(COUT/PE > 1 ? $clog2(COUT/PE) : 1)-1:0] acc_nf
 );
     localparam integer SF     = K / SIMD;            // folds per output group
     localparam integer NF     = COUT / PE;           // output groups per pixel
@@ -151,32 +155,37 @@ module mvtu_sequencer #(
     // since the entry is written in the same cycle. Later groups take the buffer.
     assign x1 = from_in1 ? in1 : buf1;
 
-    // ---- stage 2: control alongside the datapath's stage-2 registers ------------------------
-    logic            last2;
-    logic [NF_W-1:0] nf2;
+    // ---- stage 2 and the adder tree's stages: control alongside the datapath ---------------
+    // Bit (field) d of each delay line is stage 2 + d; d = SUM_STAGES is at the tree's root.
+    // Packed vectors, so Yosys has no memories to dissolve.
+    localparam integer D = SUM_STAGES + 1;
+    logic [D-1:0]      vd, firstd, lastd;
+    logic [D*NF_W-1:0] nfd;
     always_ff @(posedge clk) begin
         if (en) begin
-            first2 <= first1;
-            last2  <= last1;
-            nf2    <= nf1;
+            firstd <= D'({firstd, first1});
+            lastd  <= D'({lastd, last1});
+            nfd    <= (D*NF_W)'({nfd, nf1});
         end
     end
+    assign sum_valid = vd[D-1];
+    assign sum_first = firstd[D-1];
 
-    // ---- stage 3: the group whose accumulation completes -------------------------------------
+    // ---- the accumulator's stage: the group whose accumulation completes ---------------------
     always_ff @(posedge clk) begin
-        if (en && v2)
-            nf3 <= nf2;
+        if (en && sum_valid)
+            acc_nf <= nfd[(D-1)*NF_W +: NF_W];
     end
 
     always_ff @(posedge clk) begin
         if (!rst_n) begin
-            v1 <= 1'b0;
-            v2 <= 1'b0;
-            v3 <= 1'b0;
+            v1        <= 1'b0;
+            vd        <= '0;
+            acc_valid <= 1'b0;
         end else if (en) begin
-            v1 <= step;
-            v2 <= v1;
-            v3 <= v2 && last2;
+            v1        <= step;
+            vd        <= D'({vd, v1});
+            acc_valid <= sum_valid && lastd[D-1];
         end
     end
 endmodule

@@ -10,8 +10,9 @@
 // nothing is lost or duplicated. Pipeline (enabled cycles):
 //   step issue (counters)  -> 1: weight ROM and vector buffer read (synchronous), input beat
 //   registered (all in mvtu_sequencer) -> 2: per-lane popcounts of the SIMD XNORs, in groups ->
-//   3: accumulator (P complete on the last fold) -> output stage (0 cycles for OUT_STAGE 0:
-//   the accumulator is the output register; 3 for thresholds; 4 for the requantizer).
+//   SUM_STAGES: the group counts' adder tree -> 3 + SUM_STAGES: accumulator (P complete on
+//   the last fold) -> output stage (0 cycles for OUT_STAGE 0: the accumulator is the output
+//   register; 3 for thresholds; 4 for the requantizer).
 module xnor_popcount_mvtu #(
     parameter integer PE          = 1,
     parameter integer SIMD        = 1,
@@ -24,6 +25,7 @@ module xnor_popcount_mvtu #(
     parameter integer LUT_ROM     = 0,        // weight ROM: 0 block RAM, 1 LUTs
     parameter integer READ_AHEAD_MEM_WORDS = 0,   // mvtu_sequencer's read-ahead FIFO memory
     parameter integer POPCOUNT_GROUP = 12,    // bits per registered partial count (flow/layers/xnor_mvtu.py)
+    parameter integer SUM_STAGES  = 0,        // the group counts' adder tree (adder_tree.sv)
     // output stage
     parameter integer OUT_STAGE   = 0,
     parameter integer OUT_BITS    = 8,
@@ -61,30 +63,31 @@ module xnor_popcount_mvtu #(
     // ---- control: read-ahead, step issue, weight ROM, vector buffer, valid pipeline ---------
     logic [SIMD-1:0]      x1;          // stage 1: the step's SIMD input bits
     logic [PE*SIMD-1:0]   w1;          // stage 1: the step's weight bits, lane p at p*SIMD
-    logic                 v2, first2;  // stage 2: accumulate pc, starting from zero if first2
-    logic                 v3;          // P of group nf3 is complete in acc3
-    logic [NF_W-1:0]      nf3;
+    logic                 sum_valid, sum_first;  // accumulate step, from zero if sum_first
+    logic                 acc_valid;   // P of group acc_nf is complete in acc_x
+    logic [NF_W-1:0]      acc_nf;
     mvtu_sequencer #(
         .PE(PE), .SIMD(SIMD), .K(K), .COUT(COUT), .IN_W(1), .W_W(1),
         .WEIGHT_FILE(WEIGHT_FILE), .LUT_ROM(LUT_ROM),
-        .READ_AHEAD_MEM_WORDS(READ_AHEAD_MEM_WORDS)
+        .READ_AHEAD_MEM_WORDS(READ_AHEAD_MEM_WORDS), .SUM_STAGES(SUM_STAGES)
     ) u_seq (
         .clk(clk), .rst_n(rst_n), .en(en),
         .s_axis_tdata(s_axis_tdata), .s_axis_tvalid(s_axis_tvalid),
         .s_axis_tready(s_axis_tready),
-        .x1(x1), .w1(w1), .v2(v2), .first2(first2), .v3(v3), .nf3(nf3)
+        .x1(x1), .w1(w1), .sum_valid(sum_valid), .sum_first(sum_first),
+        .acc_valid(acc_valid), .acc_nf(acc_nf)
     );
 
-    // ---- stages 2 and 3: popcount of the XNORs, accumulated over the folds ------------------
+    // ---- stage 2, the adder tree, the accumulator: popcount of the XNORs over the folds ----
     // Stage 2 counts the matches in groups of at most POPCOUNT_GROUP bits and registers the
-    // group counts; stage 3 adds them to the accumulator. One count over a wide SIMD (48
-    // bits after a block RAM read) is 12-13 logic levels, 10.6 ns on a 7-series -1 by
-    // flow/measure/timing.py; in groups of 12 it is 6 levels (7.2 ns), with no more LUTs,
-    // and the sum of the group counts rides the accumulator's adder. Schedule and latency
-    // are the same for every SIMD.
+    // group counts; an adder tree sums them (registered SUM_STAGES times) into the
+    // accumulator. One count over a wide SIMD (48 bits after a block RAM read) is 12-13 logic
+    // levels, 10.6 ns on a 7-series -1 by flow/measure/timing.py; in groups of 12 it is 6
+    // levels (7.2 ns), with no more LUTs. The schedule is the same for every SIMD; the
+    // latency grows by SUM_STAGES.
     localparam integer NG   = (SIMD + POPCOUNT_GROUP - 1) / POPCOUNT_GROUP;
     localparam integer G_W  = $clog2((SIMD < POPCOUNT_GROUP ? SIMD : POPCOUNT_GROUP) + 1);
-    logic [PE*X_BITS-1:0] acc3;
+    logic [PE*X_BITS-1:0] acc_x;
     for (genvar p = 0; p < PE; p++) begin : g_lane
         // Stage 2: matches of the lane's SIMD weight bits with the input bits, per group.
         logic [SIMD-1:0] match;
@@ -99,19 +102,17 @@ module xnor_popcount_mvtu #(
             end
         end
 
-        // Stage 3: P accumulated over the folds (never exceeds K, so no overflow).
         logic [X_BITS-1:0] step;
-        always_comb begin
-            step = '0;
-            for (int j = 0; j < NG; j++)
-                step = step + X_BITS'(pc[j*G_W +: G_W]);
-        end
+        adder_tree #(.N(NG), .IN_W(G_W), .OUT_W(X_BITS), .SIGNED(0), .STAGES(SUM_STAGES))
+            u_sum (.clk(clk), .en(en), .terms(pc), .sum(step));
+
+        // The accumulator: P over the folds (never exceeds K, so no overflow).
         logic [X_BITS-1:0] acc;
         always_ff @(posedge clk) begin
-            if (en && v2)
-                acc <= (first2 ? '0 : acc) + step;
+            if (en && sum_valid)
+                acc <= (sum_first ? '0 : acc) + step;
         end
-        assign acc3[p*X_BITS +: X_BITS] = acc;
+        assign acc_x[p*X_BITS +: X_BITS] = acc;
     end
 
     // ---- output stage -----------------------------------------------------------------------
@@ -122,7 +123,7 @@ module xnor_popcount_mvtu #(
         .OUT_MIN(OUT_MIN), .OUT_MAX(OUT_MAX), .RQ_FILE(RQ_FILE),
         .SEG_ADDRESS(SEG_ADDRESS)
     ) u_out (
-        .clk(clk), .rst_n(rst_n), .en(en), .in_valid(v3), .in_nf(nf3), .in_x(acc3),
+        .clk(clk), .rst_n(rst_n), .en(en), .in_valid(acc_valid), .in_nf(acc_nf), .in_x(acc_x),
         .out_valid(m_axis_tvalid), .out_y(m_axis_tdata)
     );
 endmodule

@@ -307,6 +307,41 @@ def requant_layouts(seed: int = 0, frames: int = 2):
     return b.g, b.feeds
 
 
+def wide_mvtus(seed: int = 0, frames: int = 2):
+    """(graph, feeds): MVTUs whose lanes sum enough operands for registered adder-tree stages
+    (hw/adder_tree.sv, flow/layers/base.sum_stages): XNOR units of 5 and 16 partial
+    popcounts (the odd one out passes a level up) and 8-bit units of 27 and 4 products,
+    each with two output groups and two folds, so that the accumulator restarts while the
+    tree is full."""
+    from flow.layers.xnor_mvtu import POPCOUNT_GROUP
+
+    rng = np.random.default_rng(seed)
+    b = _Builder(rng, frames)
+    for j, (kind, operands, dtin) in enumerate([("xnor_mvtu", 5, "BINARY"),
+                                                ("xnor_mvtu", 16, "BINARY"),
+                                                ("int_mvtu", 27, "INT8"),
+                                                ("int_mvtu", 4, "UINT8")]):
+        simd = operands * POPCOUNT_GROUP if kind == "xnor_mvtu" else operands
+        k, cout = 2 * simd, 4
+        x = b.inp(f"x{j}", (2, 2, k), dtin)
+        if kind == "xnor_mvtu":
+            wts = rng.integers(0, 2, size=(cout, k)).astype(np.uint8)
+            x_lo, x_hi = 0, k
+        else:
+            wts = rng.integers(-128, 128, size=(cout, k)).astype(np.int64)
+            lo, hi = int(DataType[dtin].min()), int(DataType[dtin].max())
+            alo, ahi = accumulator_range(wts, np.full(k, lo), np.full(k, hi))
+            x_lo, x_hi = int(alo.min()), int(ahi.max())
+            wts = wts.astype(np.int8)
+        dt, attrs, arrays = _output_stage(b, j, cout, x_lo, x_hi)
+        y = b.out(f"y{j}", (2, 2, cout), dt)
+        b.node(f"{kind}{j}", kind, [x], [y], {**attrs, "pe": 2, "simd": simd},
+               {"weights": wts, **arrays})
+    b.g.topo_sort()
+    b.g.check()
+    return b.g, b.feeds
+
+
 def uram_fifo_chain(seed: int = 0, frames: int = 2):
     """(graph, feeds): threshold (PE 1) -> a FIFO placed in UltraRAM, at the wide words the
     flow gives it (flow/layers/fifo.py: 12 two-bit values) -> maxpool (PE 3): a width

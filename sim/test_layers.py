@@ -13,6 +13,7 @@ from sim.graphs import KINDS
 from sim.graphs import random_graph
 from sim.graphs import requant_layouts
 from sim.graphs import uram_fifo_chain
+from sim.graphs import wide_mvtus
 from sim.harness import assert_bit_exact
 from sim.harness import simulate
 
@@ -89,3 +90,22 @@ def test_uram_fifo_between_width_converters():
                  reset_mid_frame=True)
     assert_bit_exact(r, want, "uram fifo under backpressure")
     assert_bit_exact(simulate(g, feeds, tag="uram-fifo", seed=0), want, "uram fifo at full rate")
+
+
+def test_mvtu_adder_tree_stages():
+    """MVTUs whose lanes' adder trees have one and two registered stages (hw/adder_tree.sv),
+    bit-exact under backpressure, across a reset and at full rate, at the cycles per frame of
+    their description (the stages add latency, not cycles)."""
+    g, feeds = wide_mvtus()
+    stages = {layer_of(n).sum_stages(n, g) for n in g.nodes}
+    assert {1, 2} <= stages, stages
+    want = golden.execute(g, feeds)
+    r = simulate(g, feeds, tag="wide-mvtus", seed=0, valid_prob=0.6, ready_prob=0.5,
+                 reset_mid_frame=True)
+    assert_bit_exact(r, want, "adder trees under backpressure")
+    r = simulate(g, feeds, tag="wide-mvtus", seed=0)
+    assert_bit_exact(r, want, "adder trees at full rate")
+    for node in g.nodes:
+        ends = r.frame_end[node.outputs[0]]
+        est = layer_of(node).cycles(node, g)
+        assert ends[-1] - ends[-2] <= CYCLE_SLACK * est + CYCLE_OVERHEAD, node.name

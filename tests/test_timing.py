@@ -1,8 +1,9 @@
 """flow/measure/timing.py: the delay model on hand-made netlists (chains of LUTs, carry chains,
 fan-out, DSP register configurations, a hierarchy against the same logic flat), the report's
 flags and the register slices it asks for; and, with Yosys, every hw/ module's combinational
-stream arcs against the table in flow/backends/stream_arcs.py, and the XNOR popcount of a wide
-SIMD meeting 100 MHz only when counted in groups."""
+stream arcs against the table in flow/backends/stream_arcs.py, the XNOR popcount of a wide
+SIMD meeting 100 MHz only when counted in groups, and an 8-bit lane's sum of 21 products
+meeting 200 MHz on the UltraScale+ only in a registered adder tree."""
 from __future__ import annotations
 
 import math
@@ -447,3 +448,75 @@ def test_wide_xnor_popcount_meets_100_mhz_only_in_groups(tmp_path, monkeypatch):
     whole = worst("whole")
     print(f"popcount paths: grouped {grouped} ns, whole {whole} ns")
     assert grouped < 10.0 - XC7.clock_margin < whole, (grouped, whole)
+
+
+def _stem_int_mvtu():
+    """hg-hpm-paper's stem on the ZCU104: 7x7x3 (K 147) into 64, uint8 pixels, PE 2 (of its
+    16) x SIMD 21, a 21-bit accumulator: 21 products per lane and cycle."""
+    import numpy as np
+
+    from flow.hwgraph import HwGraph
+    from flow.hwgraph import HwNode
+    from flow.hwgraph import HwTensor
+
+    g = HwGraph()
+    g.add_tensor(HwTensor("x", (2, 2, 147), "UINT8"))
+    g.add_tensor(HwTensor("y", (2, 2, 4), "INT21"))
+    g.inputs.append("x")
+    g.outputs.append("y")
+    w = np.random.default_rng(0).integers(-128, 128, size=(4, 147)).astype(np.int8)
+    g.add_node(HwNode("stem", "int_mvtu", ["x"], ["y"], {"pe": 2, "simd": 21},
+                      {"weights": w}))
+    g.topo_sort()
+    g.check()
+    return g
+
+
+def test_lane_sums_meet_200_mhz_only_in_a_registered_tree(tmp_path, monkeypatch):
+    """21 products summed into the accumulator in one cycle (five adder levels and the
+    accumulator's) miss 200 MHz on the UltraScale+ -2 model; the same tree registered every
+    second level (flow/layers/base.sum_stages) meets it."""
+    import flow.layers.base as base
+    from flow.backends.rtlgen import write_rtl
+    from flow.measure.synth import synthesize
+    from flow.measure.synth import yosys_missing
+
+    why = yosys_missing()
+    if why:
+        pytest.skip(f"Yosys cannot run: {why}")
+    g = _stem_int_mvtu()
+
+    def worst(tag):
+        manifest = write_rtl(g, tmp_path / tag / "rtl")
+        r = synthesize(tmp_path / tag / "rtl", "xcup", tmp_path / tag / "synth",
+                       cache_dir=tmp_path / "cache")
+        rep = timing_report(r, 200.0, manifest)
+        (inst,) = [i for i in rep["instances"] if i["kind"] == "int_mvtu"]
+        return inst["delay_ns"]
+
+    assert base.sum_stages(21) == 2
+    staged = worst("staged")
+    monkeypatch.setattr(base, "sum_stages", lambda operands: 0)
+    flat = worst("flat")
+    print(f"lane sum paths: registered tree {staged} ns, in one cycle {flat} ns")
+    assert staged < 5.0 - XCUP.clock_margin < flat, (staged, flat)
+
+
+def test_sum_stages_leave_the_accumulator_one_adder_at_most():
+    """The rule the RTL's SUM_STAGES, the latency and the estimate read: a register after every
+    second adder level, at most one level left in the accumulator's cycle; the tree's cost is
+    one LUT per sum bit, one FF per registered sum bit."""
+    from flow.layers.base import adder_tree_cost
+    from flow.layers.base import sum_stages
+
+    for n in range(1, 200):
+        levels = math.ceil(math.log2(n)) if n > 1 else 0
+        assert levels - 2 * sum_stages(n) in (0, 1), n
+    assert [sum_stages(n) for n in (1, 2, 3, 4, 5, 8, 9, 16, 17, 21, 32, 33)] == \
+        [0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 2, 3]
+    # 4 operands of 4 bits: two 5-bit adders, one 6-bit adder registered at level 2
+    cost = adder_tree_cost(4, 4, 12, 1)
+    assert (cost.lut, cost.ff) == (2 * 5 + 6, 6)
+    # widths stop at the sum's: 3 operands of 8 bits into 9
+    cost = adder_tree_cost(3, 8, 9, 0)
+    assert (cost.lut, cost.ff) == (9 + 9, 0)

@@ -196,7 +196,8 @@ def emit_xnor_mvtu(node, g, name):
     params = {"PE": node.attrs.get("pe", 1), "SIMD": node.attrs.get("simd", 1), "K": k,
               "COUT": cout, "X_BITS": output_stage_x_bits(node, g), "WEIGHT_FILE": wf,
               "LUT_ROM": int(weight_rom(node, g, 1)[0] == "distributed"),
-              **_read_ahead(node, g, 1), "POPCOUNT_GROUP": POPCOUNT_GROUP, **stage}
+              **_read_ahead(node, g, 1), "POPCOUNT_GROUP": POPCOUNT_GROUP,
+              "SUM_STAGES": KINDS[node.kind].sum_stages(node, g), **stage}
     return "xnor_popcount_mvtu", params, {wf: wtext, **mems}
 
 
@@ -209,7 +210,8 @@ def emit_int_mvtu(node, g, name):
               "IN_SIGNED": is_signed(g, node.inputs[0]),
               "ACC_BITS": output_stage_x_bits(node, g), "WEIGHT_FILE": wf,
               "LUT_ROM": int(weight_rom(node, g, 8)[0] == "distributed"),
-              **_read_ahead(node, g, bitwidth(g, node.inputs[0])), **stage}
+              **_read_ahead(node, g, bitwidth(g, node.inputs[0])),
+              "SUM_STAGES": KINDS[node.kind].sum_stages(node, g), **stage}
     return "int_mvtu", params, {wf: wtext, **mems}
 
 

@@ -243,6 +243,34 @@ class Layer:
         return Resources(lut=20 + 3 * pe * bits, ff=10 + 2 * pe * bits)
 
 
+def sum_stages(operands: int) -> int:
+    """Registered stages of an adder tree over `operands` (hw/adder_tree.sv): a register after
+    every second level of two-input adders, and at most one level left above the last one,
+    which the MVTU's accumulator adds in its own cycle. So no cycle has more than two adders
+    in a row: one adder of up to 24 bits is about 1.2 ns on an UltraScale+ -2 and 2 ns on a
+    7-series -1 by flow/measure/timing.py, a cycle is 5 and 10 ns, and what Yosys made of a
+    written-out sum of 5-16 operands (a carry-save tree) was 7.5-7.9 ns on hg-hpm-paper's
+    MVTUs for the ZCU104."""
+    levels = math.ceil(math.log2(operands)) if operands > 1 else 0
+    return levels // 2
+
+
+def adder_tree_cost(operands: int, in_bits: int, out_bits: int, stages: int) -> Resources:
+    """LUTs and FFs of one adder tree (hw/adder_tree.sv): an adder of w bits is w LUTs in
+    front of a carry chain; the registered levels' sums are FFs."""
+    lut = ff = 0
+    n, w = operands, min(in_bits, out_bits)
+    level = 0
+    while n > 1:
+        level += 1
+        pairs, n = n // 2, math.ceil(n / 2)
+        w = min(w + 1, out_bits)
+        lut += pairs * w
+        if level % 2 == 0 and level <= 2 * stages:
+            ff += n * w
+    return Resources(lut=lut, ff=ff)
+
+
 class MatrixVectorUnit(Layer):
     """What the XNOR and 8-bit MVTUs share: weights [C_out, K], PE output channels and SIMD
     inputs per cycle, C_out * K multiply-accumulates per output pixel."""
@@ -261,12 +289,20 @@ class MatrixVectorUnit(Layer):
     def in_elems(self, node, g, i=0):
         return self.fold(node, "simd")
 
+    def sum_operands(self, node, g) -> int:
+        """Operands of a lane's adder tree (hw/adder_tree.sv): what stage 2 registers per lane."""
+        raise NotImplementedError
+
+    def sum_stages(self, node, g) -> int:
+        """Registered stages of a lane's adder tree (the RTL's SUM_STAGES)."""
+        return sum_stages(self.sum_operands(node, g))
+
     def pipeline_cycles(self, node, g):
-        # read-ahead and ROM read, products, accumulator (hw/int_mvtu.sv, xnor_popcount_mvtu.sv),
-        # then the output stage
+        # read-ahead and ROM read, stage 2 (products or partial popcounts), the adder tree's
+        # stages, accumulator (hw/int_mvtu.sv, xnor_popcount_mvtu.sv), then the output stage
         from .requant import output_stage_latency
 
-        return 3 + output_stage_latency(node)
+        return 3 + self.sum_stages(node, g) + output_stage_latency(node)
 
     def read_ahead_words(self, node, g) -> int:
         """Words of the one-pixel read-ahead FIFO that keeps the producer streaming while

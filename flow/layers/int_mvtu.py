@@ -11,6 +11,7 @@ import numpy as np
 
 from .base import MatrixVectorUnit
 from .base import Resources
+from .base import adder_tree_cost
 from .base import bitwidth
 from .base import rom_cost
 from .base import weight_rom
@@ -44,12 +45,18 @@ class IntMVTU(MatrixVectorUnit):
         w = node.arrays["weights"].astype(np.int64)
         return [apply_output_stage(node, inputs[0].astype(np.int64) @ w.T)]
 
+    def sum_operands(self, node, g):
+        return self.fold(node, "simd")
+
     def estimate(self, node, g):
         cout, k = node.arrays["weights"].shape
         pe, simd = self.fold(node, "pe"), self.fold(node, "simd")
         abits = bitwidth(g, node.inputs[0])
         acc = output_stage_x_bits(node, g)     # the RTL's ACC_BITS
-        lanes = Resources(lut=pe * (simd * 2 + acc), ff=pe * (acc + simd * 16), dsp=pe * simd)
+        # products of abits + 1 (signed) by 8 bits, one DSP each, summed by an adder tree
+        tree = adder_tree_cost(simd, abits + 9, acc, self.sum_stages(node, g))
+        lanes = Resources(lut=pe * (acc + tree.lut), ff=pe * (acc + simd * 16 + tree.ff),
+                          dsp=pe * simd)
         weights = rom_cost(*weight_rom(node, g, self.weight_bits))
         # control and the input register: about 40 LUTs beside the lanes, weights and
         # buffers. Yosys (`python -m flow.measure.synth` on hg-hpm-z2's RTL for pynq-z2 at

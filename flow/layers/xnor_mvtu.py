@@ -15,6 +15,7 @@ import numpy as np
 
 from .base import MatrixVectorUnit
 from .base import Resources
+from .base import adder_tree_cost
 from .base import rom_cost
 from .base import weight_rom
 from .requant import apply_output_stage
@@ -49,7 +50,7 @@ def accumulator_bits(k: int) -> int:
 
 
 # Bits of a lane's XNORs counted per registered partial popcount (hw/xnor_popcount_mvtu.sv,
-# POPCOUNT_GROUP): the group counts are summed in the accumulator's cycle. Measured with
+# POPCOUNT_GROUP): the group counts are summed by an adder tree (hw/adder_tree.sv). Measured with
 # Yosys and flow/measure/timing.py on hg-hpm-z2's PE 2 x SIMD 48 unit: one count over 48 bits
 # 10.6 ns (12 levels; 93 MHz), groups of 24 8.8 ns, of 12 7.2 ns (6 levels) with 226 lane
 # LUTs against 236 ungrouped.
@@ -76,16 +77,23 @@ class XnorMVTU(MatrixVectorUnit):
     def execute(self, node, g, inputs):
         return [apply_output_stage(node, xnor_popcount(inputs[0], node.arrays["weights"]))]
 
+    def sum_operands(self, node, g):
+        return math.ceil(self.fold(node, "simd") / POPCOUNT_GROUP)
+
     def estimate(self, node, g):
         cout, k = node.arrays["weights"].shape
         pe, simd = self.fold(node, "pe"), self.fold(node, "simd")
         acc = accumulator_bits(k)
-        lanes = Resources(lut=pe * (popcount_luts(simd) + 2 * acc),
-                          ff=pe * (acc + popcount_ffs(simd)))
+        x_bits = output_stage_x_bits(node, g)
+        tree = adder_tree_cost(self.sum_operands(node, g),
+                               accumulator_bits(min(simd, POPCOUNT_GROUP)), x_bits,
+                               self.sum_stages(node, g))
+        lanes = Resources(lut=pe * (popcount_luts(simd) + acc + tree.lut),
+                          ff=pe * (acc + popcount_ffs(simd) + tree.ff))
         weights = rom_cost(*weight_rom(node, g, self.weight_bits))
         # control: Yosys found 92 LUTs / 99 FFs in all for hg-hpm-tiny's smallest unit. With
         # 60 LUTs here (and the read-ahead FIFO at its measured cost) hg-hpm-z2's 54 units came
         # out at 20,497 against Yosys' 18,752, each 23-38 over where the ROM is block RAM:
         # 40 gives 19,417 (+3.5 %)
         return (Resources(lut=40, ff=60) + lanes + weights + self.input_buffers(node, g, 1)
-                + output_stage_cost(node, g, output_stage_x_bits(node, g), pe, cout))
+                + output_stage_cost(node, g, x_bits, pe, cout))
