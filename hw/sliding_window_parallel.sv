@@ -76,21 +76,39 @@ module sliding_window_parallel #(
     logic [BW-1:0]            beat;
     logic                     out_ready;        // the skid buffer's registered tready
 
-    logic in_image, emits, last_x, hold_free, go, rd_en;
+    logic in_image, emits, hold_free, go, rd_en;
     logic [XW-1:0] x_next, rd_addr;
-    logic signed [YW:0] yk;
-    logic signed [XW:0] xk;
+    logic [YW-1:0] y_next;
+    logic [SW-1:0] px_next, py_next;
     logic [PW-1:0] pixel;
 
+    // What a cycle decides (take a pixel, emit a window) reads registered flags of the
+    // position (x, y), computed when the walk steps onto it: no subtraction or compare of
+    // the counters lies in front of `go`, which enables some 2,400 registers on the stem.
+    // Column flags: in the image, a window's right column on the stride's grid, the row's
+    // last; row flags likewise.
+    function automatic x_inside(input [XW-1:0] xv);     // x - PAD_L wraps past IN_W left
+        x_inside = XW'(xv - XW'(PAD_L)) < XW'(IN_W);
+    endfunction
+    function automatic y_inside(input [YW-1:0] yv);     // 2**YW > PAD_T + IN_H
+        y_inside = YW'(yv - YW'(PAD_T)) < YW'(IN_H);
+    endfunction
+    function automatic x_window(input [XW-1:0] xv, input [SW-1:0] pxv);
+        x_window = xv >= XW'(K - 1) && pxv == '0;
+    endfunction
+    function automatic y_window(input [YW-1:0] yv, input [SW-1:0] pyv);
+        y_window = yv >= YW'(K - 1) && pyv == '0;
+    endfunction
+    logic x_in, y_in, x_win, y_win, last_x;
+
     always_comb begin
-        // y - PAD_T wraps past IN_H above the image (2**YW > PAD_T + IN_H)
-        in_image = (YW'(y - YW'(PAD_T)) < YW'(IN_H)) && (XW'(x - XW'(PAD_L)) < XW'(IN_W));
-        // a complete window: y, x >= K - 1 (the sign of y - K + 1), on the stride's grid
-        yk = $signed({1'b0, y}) - $signed((YW+1)'(K - 1));
-        xk = $signed({1'b0, x}) - $signed((XW+1)'(K - 1));
-        emits  = !yk[YW] && (py == '0) && !xk[XW] && (px == '0);
-        last_x = x == XW'(WP - 1);
-        x_next = last_x ? '0 : x + 1'b1;
+        in_image = x_in && y_in;
+        emits    = x_win && y_win;
+        x_next   = last_x ? '0 : x + 1'b1;
+        px_next  = (x_next <= XW'(K - 1) || px == SW'(STRIDE - 1)) ? '0 : px + 1'b1;
+        y_next   = (y == YW'(HP - 1)) ? '0 : y + 1'b1;
+        py_next  = (y + 1'b1 <= YW'(K - 1) || y == YW'(HP - 1) || py == SW'(STRIDE - 1))
+                   ? '0 : py + 1'b1;
         hold_free = !hold_valid || (out_ready && beat == BW'(NB - 1));
         go = rst_n && (col_valid || K == 1) && (!in_image || s_axis_tvalid)
              && (!emits || hold_free);
@@ -101,9 +119,10 @@ module sliding_window_parallel #(
         for (int i = 0; i < K * K; i++)
             win_next[i*PW +: PW] = (i % K == K - 1) ? column[(i / K)*PW +: PW]
                                                      : win[(i + 1)*PW +: PW];
-        // read the next column one step ahead (and column 0 after reset)
+        // read the next column one step ahead (and column 0 after reset); without a step
+        // the read register keeps the current column, so the address need not wait for go
         rd_en   = go || !col_valid;
-        rd_addr = go ? x_next : x;
+        rd_addr = col_valid ? x_next : x;
     end
 
     assign s_axis_tready = rst_n && (col_valid || K == 1) && in_image && (!emits || hold_free);
@@ -130,16 +149,25 @@ module sliding_window_parallel #(
     always_ff @(posedge clk) begin
         if (!rst_n) begin
             y <= '0; x <= '0; py <= '0; px <= '0;
+            x_in  <= x_inside('0);
+            x_win <= x_window('0, '0);
+            last_x <= WP == 1;
+            y_in  <= y_inside('0);
+            y_win <= y_window('0, '0);
             col_valid <= 1'b0;
         end else begin
             col_valid <= 1'b1;          // a read is issued every cycle the column is missing
             if (go) begin
-                x  <= x_next;
-                px <= (x_next <= XW'(K - 1) || px == SW'(STRIDE - 1)) ? '0 : px + 1'b1;
+                x      <= x_next;
+                px     <= px_next;
+                x_in   <= x_inside(x_next);
+                x_win  <= x_window(x_next, px_next);
+                last_x <= x_next == XW'(WP - 1);
                 if (last_x) begin
-                    y  <= (y == YW'(HP - 1)) ? '0 : y + 1'b1;
-                    py <= (y + 1'b1 <= YW'(K - 1) || y == YW'(HP - 1) || py == SW'(STRIDE - 1))
-                          ? '0 : py + 1'b1;
+                    y     <= y_next;
+                    py    <= py_next;
+                    y_in  <= y_inside(y_next);
+                    y_win <= y_window(y_next, py_next);
                 end
             end
         end
