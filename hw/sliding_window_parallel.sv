@@ -54,7 +54,6 @@ module sliding_window_parallel #(
     localparam int XW   = $clog2(WP + 1);
     localparam int AW   = (WP > 1) ? $clog2(WP) : 1;  // a line buffer's address: x < WP
     localparam int SW   = (STRIDE > 1) ? $clog2(STRIDE) : 1;
-    localparam int BW   = (NB > 1) ? $clog2(NB) : 1;
 
     localparam logic [BITS-1:0] PAD_ELEM = BITS'(PAD_CODE);
     localparam logic [PW-1:0]   PAD_PIX  = {CHANNELS{PAD_ELEM}};
@@ -73,7 +72,8 @@ module sliding_window_parallel #(
     // ---------------------------------------------------------------- hold and output
     logic [K*K*PW-1:0]        hold;
     logic                     hold_valid;
-    logic [BW-1:0]            beat;
+    logic [NB-1:0]            beat;             // one-hot: the hold's beat sent next
+    logic [OUTW-1:0]          beat_data;
     logic                     out_ready;        // the skid buffer's registered tready
 
     logic in_image, emits, hold_free, go, rd_en;
@@ -109,7 +109,14 @@ module sliding_window_parallel #(
         y_next   = (y == YW'(HP - 1)) ? '0 : y + 1'b1;
         py_next  = (y + 1'b1 <= YW'(K - 1) || y == YW'(HP - 1) || py == SW'(STRIDE - 1))
                    ? '0 : py + 1'b1;
-        hold_free = !hold_valid || (out_ready && beat == BW'(NB - 1));
+        hold_free = !hold_valid || (out_ready && beat[NB-1]);
+        // The beat, selected by the one-hot register in an AND-OR: two LUT levels. (An index
+        // hold[beat * OUTW +: OUTW] was a 9-level shifter, 8.3 ns on the stem's 7 beats of
+        // 168 bits on an UltraScale+ -2, flow/measure/timing.py; shifting the hold instead
+        // put the skid's ready on the enable of all its 1,176 bits.)
+        beat_data = '0;
+        for (int b = 0; b < NB; b++)
+            beat_data = beat_data | (hold[b*OUTW +: OUTW] & {OUTW{beat[b]}});
         go = rst_n && (col_valid || K == 1) && (!in_image || s_axis_tvalid)
              && (!emits || hold_free);
         pixel = in_image ? s_axis_tdata : PAD_PIX;
@@ -182,20 +189,20 @@ module sliding_window_parallel #(
     always_ff @(posedge clk) begin
         if (!rst_n) begin
             hold_valid <= 1'b0;
-            beat <= '0;
+            beat <= NB'(1);
         end else if (go && emits) begin
             hold_valid <= 1'b1;
-            beat <= '0;
+            beat <= NB'(1);
         end else if (hold_valid && out_ready) begin
-            hold_valid <= beat != BW'(NB - 1);
-            beat <= (beat == BW'(NB - 1)) ? '0 : beat + 1'b1;
+            hold_valid <= !beat[NB-1];
+            beat <= NB > 1 ? NB'({beat, beat[NB-1]}) : beat;
         end
     end
 
     axis_register_slice #(.WIDTH(OUTW)) u_out (
         .clk          (clk),
         .rst_n        (rst_n),
-        .s_axis_tdata (hold[beat * OUTW +: OUTW]),
+        .s_axis_tdata (beat_data),
         .s_axis_tvalid(hold_valid),
         .s_axis_tready(out_ready),
         .m_axis_tdata (m_axis_tdata),
