@@ -60,16 +60,12 @@ module axis_fifo #(
             logic             in_ready;         // registered stored < DEPTH, low in reset
             logic [L-1:0]     pipe_valid;
             logic [QW-1:0]    q_free;
-            logic [LW-1:0]    in_flight;
+            logic [LW-1:0]    in_flight;        // reads in the pipeline (a counter, not
+                                                // a sum of pipe_valid before the decision)
 
             function automatic [AW-1:0] next_addr(input [AW-1:0] a);
                 next_addr = (a == AW'(DEPTH - 1)) ? '0 : a + 1'b1;
             endfunction
-
-            always_comb begin
-                in_flight = '0;
-                for (int i = 0; i < L; i++) in_flight = in_flight + LW'(pipe_valid[i]);
-            end
 
             // The ready and read decisions read flags of `stored` (registered, or compares of
             // the register beside them) rather than the next count: a deep FIFO's count is
@@ -103,6 +99,7 @@ module axis_fifo #(
                     in_ready   <= 1'b0;
                     has_data   <= 1'b0;
                     pipe_valid <= '0;
+                    in_flight  <= '0;
                 end else begin
                     if (push)  wr_addr <= next_addr(wr_addr);
                     if (rd_en) rd_addr <= next_addr(rd_addr);
@@ -110,6 +107,7 @@ module axis_fifo #(
                     in_ready   <= !full_d;
                     has_data   <= !empty_d;
                     pipe_valid <= L'({pipe_valid, rd_en});
+                    in_flight  <= in_flight + LW'(rd_en) - LW'(pipe_valid[L-1]);
                 end
             end
 
