@@ -41,7 +41,7 @@ module mvtu_sequencer #(
     input  logic [SIMD*IN_W-1:0]     s_axis_tdata,
     input  logic                     s_axis_tvalid,
     output logic                     s_axis_tready,
-    // stage 1: the step's operands (combinational from registers), for the stage-2 datapath
+    // stage 1: the step's operands (registers), for the stage-2 datapath
     output logic [SIMD*IN_W-1:0]     x1,     // SIMD input elements, element i at i*IN_W
     output logic [PE*SIMD*W_W-1:0]   w1,     // lane p, element i at (p*SIMD + i)*W_W
     // aligned with the root of the MVTU's adder tree, for the accumulator
@@ -136,24 +136,21 @@ module mvtu_sequencer #(
             vbuf[sf] <= in_tdata;
     end
 
-    logic            v1, first1, last1, from_in1;
+    // The vector register reads the buffer write-first: group 0 takes the input beat being
+    // written (the entry still holds the previous pixel), later groups the buffer. Selected
+    // before the register, so the popcounts start from a register (the select after it
+    // was 5.8 ns to the partial counts on an UltraScale+ -2, flow/measure/timing.py).
+    logic            v1, first1, last1;
     logic [NF_W-1:0] nf1;
-    logic [XV_W-1:0] in1, buf1;
     always_ff @(posedge clk) begin
         if (en) begin
-            w1       <= wrd;
-            buf1     <= vbuf[sf];
-            in1      <= in_tdata;
-            first1   <= sf == '0;
-            last1    <= sf == SF_W'(SF - 1);
-            from_in1 <= from_in;
-            nf1      <= nf;
+            w1     <= wrd;
+            x1     <= from_in ? in_tdata : vbuf[sf];
+            first1 <= sf == '0;
+            last1  <= sf == SF_W'(SF - 1);
+            nf1    <= nf;
         end
     end
-
-    // Group 0 takes the registered input beat: its buffer read returned the previous pixel,
-    // since the entry is written in the same cycle. Later groups take the buffer.
-    assign x1 = from_in1 ? in1 : buf1;
 
     // ---- stage 2 and the adder tree's stages: control alongside the datapath ---------------
     // Bit (field) d of each delay line is stage 2 + d; d = SUM_STAGES is at the tree's root.
