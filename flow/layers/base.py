@@ -247,10 +247,10 @@ def sum_stages(operands: int) -> int:
     """Registered stages of an adder tree over `operands` (hw/adder_tree.sv): a register after
     every second level of two-input adders, and at most one level left above the last one,
     which the MVTU's accumulator adds in its own cycle. So no cycle has more than two adders
-    in a row: one adder of up to 24 bits is about 1.2 ns on an UltraScale+ -2 and 2 ns on a
-    7-series -1 by flow/measure/timing.py, a cycle is 5 and 10 ns, and what Yosys made of a
-    written-out sum of 5-16 operands (a carry-save tree) was 7.5-7.9 ns on hg-hpm-paper's
-    MVTUs for the ZCU104."""
+    in a row. By Yosys and flow/measure/timing.py (UltraScale+ -2) on hg-hpm-paper's stem
+    lane of 21 products: in one cycle 9.6 ns, 18 levels; registered so, off the unit's
+    longest path (tests/test_timing.py). The written-out sum before it (a carry-save tree)
+    was 7.5-7.9 ns on that network's MVTUs for the ZCU104."""
     levels = math.ceil(math.log2(operands)) if operands > 1 else 0
     return levels // 2
 
