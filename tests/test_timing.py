@@ -420,31 +420,38 @@ def _wide_xnor_mvtu():
     return g
 
 
-def test_wide_xnor_popcount_meets_100_mhz_only_in_groups(tmp_path, monkeypatch):
-    """A popcount over 48 XNORs after a block RAM read is 12 logic levels, over 10 ns on the
-    7-series -1; counted in registered groups (POPCOUNT_GROUP) it meets 100 MHz."""
-    import flow.backends.rtlgen as rtlgen
+def _worst_path(g, tmp_path, tag: str, family: str, clock_mhz: float, kind: str) -> dict:
+    """The timing report's row of the one `kind` instance of `g`, synthesized by Yosys alone
+    (skips without Yosys)."""
     from flow.backends.rtlgen import write_rtl
-    from flow.layers.xnor_mvtu import POPCOUNT_GROUP
     from flow.measure.synth import synthesize
     from flow.measure.synth import yosys_missing
 
     why = yosys_missing()
     if why:
         pytest.skip(f"Yosys cannot run: {why}")
+    manifest = write_rtl(g, tmp_path / tag / "rtl")
+    r = synthesize(tmp_path / tag / "rtl", family, tmp_path / tag / "synth",
+                   cache_dir=tmp_path / "cache")
+    rep = timing_report(r, clock_mhz, manifest)
+    (inst,) = [i for i in rep["instances"] if i["kind"] == kind]
+    return inst
+
+
+def test_wide_xnor_popcount_meets_100_mhz_only_in_groups(tmp_path, monkeypatch):
+    """A popcount over 48 XNORs after a block RAM read is 12 logic levels, over 10 ns on the
+    7-series -1; counted in registered groups (POPCOUNT_GROUP) it meets 100 MHz."""
+    import flow.layers.xnor_mvtu as xnor_mvtu
+
     g = _wide_xnor_mvtu()
 
     def worst(tag):
-        manifest = write_rtl(g, tmp_path / tag / "rtl")
-        r = synthesize(tmp_path / tag / "rtl", "xc7", tmp_path / tag / "synth",
-                       cache_dir=tmp_path / "cache")
-        rep = timing_report(r, 100.0, manifest)
-        (inst,) = [i for i in rep["instances"] if i["kind"] == "xnor_mvtu"]
-        return inst["delay_ns"]
+        return _worst_path(g, tmp_path, tag, "xc7", 100.0, "xnor_mvtu")["delay_ns"]
 
-    assert POPCOUNT_GROUP < 48
+    assert xnor_mvtu.POPCOUNT_GROUP < 48
     grouped = worst("grouped")
-    monkeypatch.setattr(rtlgen, "POPCOUNT_GROUP", 48)
+    # the one home of the group size: the generator and the adder tree's stages read it
+    monkeypatch.setattr(xnor_mvtu, "POPCOUNT_GROUP", 48)
     whole = worst("whole")
     print(f"popcount paths: grouped {grouped} ns, whole {whole} ns")
     assert grouped < 10.0 - XC7.clock_margin < whole, (grouped, whole)
@@ -478,22 +485,11 @@ def test_lane_sums_leave_the_worst_path_only_in_a_registered_tree(tmp_path, monk
     the same tree registered every second level (flow/layers/base.sum_stages) is no longer
     the longest path (the unit's stall enable is: see flow/README.md)."""
     import flow.layers.base as base
-    from flow.backends.rtlgen import write_rtl
-    from flow.measure.synth import synthesize
-    from flow.measure.synth import yosys_missing
 
-    why = yosys_missing()
-    if why:
-        pytest.skip(f"Yosys cannot run: {why}")
     g = _stem_int_mvtu()
 
     def worst(tag):
-        manifest = write_rtl(g, tmp_path / tag / "rtl")
-        r = synthesize(tmp_path / tag / "rtl", "xcup", tmp_path / tag / "synth",
-                       cache_dir=tmp_path / "cache")
-        rep = timing_report(r, 200.0, manifest)
-        (inst,) = [i for i in rep["instances"] if i["kind"] == "int_mvtu"]
-        return inst
+        return _worst_path(g, tmp_path, tag, "xcup", 200.0, "int_mvtu")
 
     def in_lane_sum(path):
         return "prod" in path["from"] or "u_sum" in path["from"] or path["to"].startswith("acc")

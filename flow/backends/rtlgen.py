@@ -33,7 +33,7 @@ from ..layers import layer_of
 from ..layers.width_converter import conversions_by_reader
 from ..layers.width_converter import stream_elems
 from ..layers.width_converter import width_converter_cost
-from ..layers.xnor_mvtu import POPCOUNT_GROUP
+from ..layers import xnor_mvtu
 from ..layers.requant import nf_address_bits
 from ..layers.requant import seg_address
 from ..layers.base import weight_rom
@@ -196,7 +196,7 @@ def emit_xnor_mvtu(node, g, name):
     params = {"PE": node.attrs.get("pe", 1), "SIMD": node.attrs.get("simd", 1), "K": k,
               "COUT": cout, "X_BITS": output_stage_x_bits(node, g), "WEIGHT_FILE": wf,
               "LUT_ROM": int(weight_rom(node, g, 1)[0] == "distributed"),
-              **_read_ahead(node, g, 1), "POPCOUNT_GROUP": POPCOUNT_GROUP,
+              **_read_ahead(node, g, 1), "POPCOUNT_GROUP": xnor_mvtu.POPCOUNT_GROUP,
               "SUM_STAGES": KINDS[node.kind].sum_stages(node, g), **stage}
     return "xnor_popcount_mvtu", params, {wf: wtext, **mems}
 
