@@ -7,15 +7,14 @@
 // folds, one PE x SIMD step per cycle; the input is read once per pixel, in step with its
 // first output group, so a pixel costs (COUT/PE)*(K/SIMD) cycles.
 //
-// Flow control is a global stall: every register advances on en = !m_axis_tvalid ||
-// m_axis_tready, so the output register is the only place a finished beat can wait and
-// nothing is lost or duplicated. Pipeline (enabled cycles):
+// Flow control by credits (mvtu_sequencer): the datapath never stalls; a step is issued
+// only while the output queue (OUT_QUEUE entries) has room for every result in flight.
+// Pipeline (cycles):
 //   step issue (counters)  -> 1: weight ROM and vector buffer read (synchronous), input beat
 //   registered (all in mvtu_sequencer) -> 2: PE*SIMD products (DSP multipliers with their
 //   output register) -> SUM_STAGES: the lane's adder tree over its SIMD products ->
 //   3 + SUM_STAGES: the accumulator (complete on the last fold) -> output stage (0 cycles for
-//   OUT_STAGE 0: the accumulator is the output register; 3 for thresholds; 4 for the
-//   requantizer).
+//   OUT_STAGE 0; 3 for thresholds; 4 for the requantizer) -> the output queue (1 cycle).
 module int_mvtu #(
     parameter integer PE          = 1,
     parameter integer SIMD        = 1,
@@ -27,7 +26,8 @@ module int_mvtu #(
     parameter         WEIGHT_FILE = "",
     parameter integer LUT_ROM     = 0,        // weight ROM: 0 block RAM, 1 LUTs
     parameter integer READ_AHEAD_MEM_WORDS = 0,   // mvtu_sequencer's read-ahead FIFO memory
-    parameter integer SUM_STAGES  = 0,        // the products' adder tree (adder_tree.sv)
+    parameter integer SUM_STAGES  = 0,
+    parameter integer OUT_QUEUE   = 2,        // output queue entries (flow/layers/base.py)        // the products' adder tree (adder_tree.sv)
     // output stage
     parameter integer OUT_STAGE   = 0,
     parameter integer OUT_BITS    = 8,
@@ -62,8 +62,8 @@ module int_mvtu #(
     localparam integer PRW    = XW + 8;              // exact product with an int8 weight
     localparam integer X_BITS = ACC_BITS;
 
-    logic en;
-    assign en = !m_axis_tvalid || m_axis_tready;
+    logic pop;                     // the output queue gives a result
+    assign pop = m_axis_tvalid && m_axis_tready;
 
     // ---- control: read-ahead, step issue, weight ROM, vector buffer, valid pipeline ---------
     logic [SIMD*IN_BITS-1:0] x1;         // stage 1: the step's SIMD input elements
@@ -74,9 +74,10 @@ module int_mvtu #(
     mvtu_sequencer #(
         .PE(PE), .SIMD(SIMD), .K(K), .COUT(COUT), .IN_W(IN_BITS), .W_W(8),
         .WEIGHT_FILE(WEIGHT_FILE), .LUT_ROM(LUT_ROM),
-        .READ_AHEAD_MEM_WORDS(READ_AHEAD_MEM_WORDS), .SUM_STAGES(SUM_STAGES)
+        .READ_AHEAD_MEM_WORDS(READ_AHEAD_MEM_WORDS), .SUM_STAGES(SUM_STAGES),
+        .OUT_QUEUE(OUT_QUEUE)
     ) u_seq (
-        .clk(clk), .rst_n(rst_n), .en(en),
+        .clk(clk), .rst_n(rst_n), .pop(pop),
         .s_axis_tdata(s_axis_tdata), .s_axis_tvalid(s_axis_tvalid),
         .s_axis_tready(s_axis_tready),
         .x1(x1), .w1(w1), .sum_valid(sum_valid), .sum_first(sum_first),
@@ -104,8 +105,7 @@ module int_mvtu #(
             assign w = w1[(p*SIMD + i)*8 +: 8];
             assign x = xe[i*XW +: XW];
             always_ff @(posedge clk) begin
-                if (en)
-                    prod <= PRW'(w) * PRW'(x);
+                prod <= PRW'(w) * PRW'(x);
             end
             assign prods[i*PRW +: PRW] = prod;
         end
@@ -115,17 +115,19 @@ module int_mvtu #(
         // for that), then into the accumulator.
         logic [ACC_BITS-1:0] sum;
         adder_tree #(.N(SIMD), .IN_W(PRW), .OUT_W(ACC_BITS), .SIGNED(1), .STAGES(SUM_STAGES))
-            u_sum (.clk(clk), .en(en), .terms(prods), .sum(sum));
+            u_sum (.clk(clk), .en(1'b1), .terms(prods), .sum(sum));
 
         logic [ACC_BITS-1:0] acc;
         always_ff @(posedge clk) begin
-            if (en && sum_valid)
+            if (sum_valid)
                 acc <= (sum_first ? '0 : acc) + sum;
         end
         assign acc_x[p*X_BITS +: X_BITS] = acc;
     end
 
-    // ---- output stage -----------------------------------------------------------------------
+    // ---- output stage, into the output queue ----------------------------------------------
+    logic                   out_valid;
+    logic [PE*OUT_BITS-1:0] out_y;
     mvtu_output_stage #(
         .PE(PE), .X_BITS(X_BITS), .NF(NF), .OUT_STAGE(OUT_STAGE), .OUT_BITS(OUT_BITS),
         .LEVELS(LEVELS), .T_BITS(T_BITS), .BASE(BASE), .THRESH_FILE(THRESH_FILE),
@@ -133,7 +135,17 @@ module int_mvtu #(
         .OUT_MIN(OUT_MIN), .OUT_MAX(OUT_MAX), .RQ_FILE(RQ_FILE),
         .SEG_ADDRESS(SEG_ADDRESS)
     ) u_out (
-        .clk(clk), .rst_n(rst_n), .en(en), .in_valid(acc_valid), .in_nf(acc_nf), .in_x(acc_x),
-        .out_valid(m_axis_tvalid), .out_y(m_axis_tdata)
+        .clk(clk), .rst_n(rst_n), .en(1'b1), .in_valid(acc_valid), .in_nf(acc_nf), .in_x(acc_x),
+        .out_valid(out_valid), .out_y(out_y)
+    );
+
+    // the credits keep a place for every result, so the queue's own count is not needed
+    /* verilator lint_off UNUSEDSIGNAL */
+    logic [$clog2(OUT_QUEUE + 1)-1:0] q_free;
+    /* verilator lint_on UNUSEDSIGNAL */
+    axis_output_queue #(.WIDTH(PE*OUT_BITS), .DEPTH(OUT_QUEUE)) u_queue (
+        .clk(clk), .rst_n(rst_n), .push(out_valid), .push_data(out_y), .free(q_free),
+        .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid),
+        .m_axis_tready(m_axis_tready)
     );
 endmodule

@@ -1,7 +1,8 @@
 // The output stage of both matrix-vector units, chosen by OUT_STAGE: 0 = the accumulators
 // themselves (sign-extended or truncated to OUT_BITS), 1 = thresholds (threshold_unit),
-// 2 = the two-piece requantizer (requant_unit). Every register advances only on `en`, the
-// MVTU's global stall, so a finished beat waits in the output register.
+// 2 = the two-piece requantizer (requant_unit). Every register advances on `en`; the MVTUs
+// tie it high (their credits keep a place in their output queue for every result), the
+// units keep it for the threshold layer, which stalls on it.
 module mvtu_output_stage #(
     parameter integer PE          = 1,
     parameter integer X_BITS      = 8,     // accumulator width (signed)
@@ -52,8 +53,7 @@ module mvtu_output_stage #(
                 .out_valid(out_valid), .out_y(out_y)
             );
         end else begin : g_none
-            // The accumulators are the output register: they hold while the beat waits
-            // because nothing advances without en.
+            // the accumulators, straight on
             assign out_valid = in_valid;
             // no per-channel parameters to address and no registers of its own
             logic unused;

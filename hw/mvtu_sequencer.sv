@@ -10,7 +10,14 @@
 // buffer. So the input is read once per pixel, in step with its first output group, and the
 // array never idles while input is available: (COUT/PE)*(K/SIMD) cycles per pixel.
 //
-// Every register advances only on `en`, the MVTU's global stall. Pipeline (enabled cycles):
+// Flow control by credits: the datapath never stalls (no register has an enable that
+// waits on the consumer). A step is issued only while `credit`: the results issued and not
+// yet taken from the MVTU's output queue (`outstanding`, counted when a group's last fold
+// is issued and when `pop` takes one) are fewer than OUT_QUEUE, the queue's entries, so
+// every result in flight has a place (flow/layers/base.py, output_queue_depth, sizes the
+// queue so that credits never hold up a consumer that takes every beat). A global enable
+// (`!m_tvalid || m_tready` into every register) was a net to every register of the unit:
+// 5-6 ns on an UltraScale+ -2 by flow/measure/timing.py. Pipeline (cycles):
 //   step issue (counters) -> 1: weight ROM and vector buffer read (synchronous), input beat
 //   registered: x1, w1 -> 2: the MVTU's per-lane partial results of x1, w1 -> SUM_STAGES
 //   more: their adder tree (adder_tree.sv), its root with sum_valid / sum_first ->
@@ -33,11 +40,13 @@ module mvtu_sequencer #(
     parameter integer READ_AHEAD_MEM_WORDS = 0,
     // Registered stages of the MVTU's adder tree between its stage-2 registers and its
     // accumulator (flow/layers/base.py, sum_stages): the control waits as long.
-    parameter integer SUM_STAGES = 0
+    parameter integer SUM_STAGES = 0,
+    // Entries of the MVTU's output queue: the results in flight and queued at most.
+    parameter integer OUT_QUEUE = 2
 ) (
     input  logic                     clk,
     input  logic                     rst_n,
-    input  logic                     en,
+    input  logic                     pop,    // the MVTU's output queue gives a result
     input  logic [SIMD*IN_W-1:0]     s_axis_tdata,
     input  logic                     s_axis_tvalid,
     output logic                     s_axis_tready,
@@ -84,21 +93,38 @@ module mvtu_sequencer #(
     logic [SF_W-1:0] sf;
     logic [NF_W-1:0] nf;
     logic [WA_W-1:0] waddr;     // nf*SF + sf
-    logic            from_in;   // group 0: the vector comes from the stream
+    logic            from_in;   // nf == 0, registered: group 0 takes the vector from the stream
     logic            step;
-    assign from_in       = nf == '0;
-    assign step          = en && (!from_in || in_tvalid);
-    assign in_tready     = rst_n && en && from_in;
+    localparam integer OW = $clog2(OUT_QUEUE + 1);
+    logic [OW-1:0]   outstanding;  // results issued (a group's last fold) and not yet popped
+    logic            credit;       // registered outstanding < OUT_QUEUE, low in reset
+    assign step          = credit && (!from_in || in_tvalid);
+    assign in_tready     = rst_n && credit && from_in;
+
+    // ---- credits -------------------------------------------------------------------------
+    wire issue_last = step && sf == SF_W'(SF - 1);
+    wire [OW-1:0] outstanding_d = outstanding + OW'(issue_last) - OW'(pop);
+    always_ff @(posedge clk) begin
+        if (!rst_n) begin
+            outstanding <= '0;
+            credit      <= 1'b0;
+        end else begin
+            outstanding <= outstanding_d;
+            credit      <= outstanding_d < OW'(OUT_QUEUE);
+        end
+    end
 
     always_ff @(posedge clk) begin
         if (!rst_n) begin
-            sf    <= '0;
-            nf    <= '0;
-            waddr <= '0;
+            sf      <= '0;
+            nf      <= '0;
+            from_in <= 1'b1;
+            waddr   <= '0;
         end else if (step) begin
             if (sf == SF_W'(SF - 1)) begin
-                sf <= '0;
-                nf <= (nf == NF_W'(NF - 1)) ? '0 : nf + 1'b1;
+                sf      <= '0;
+                nf      <= (nf == NF_W'(NF - 1)) ? '0 : nf + 1'b1;
+                from_in <= nf == NF_W'(NF - 1);
             end else begin
                 sf <= sf + 1'b1;
             end
@@ -143,13 +169,11 @@ module mvtu_sequencer #(
     logic            v1, first1, last1;
     logic [NF_W-1:0] nf1;
     always_ff @(posedge clk) begin
-        if (en) begin
-            w1     <= wrd;
-            x1     <= from_in ? in_tdata : vbuf[sf];
-            first1 <= sf == '0;
-            last1  <= sf == SF_W'(SF - 1);
-            nf1    <= nf;
-        end
+        w1     <= wrd;
+        x1     <= from_in ? in_tdata : vbuf[sf];
+        first1 <= sf == '0;
+        last1  <= sf == SF_W'(SF - 1);
+        nf1    <= nf;
     end
 
     // ---- stage 2 and the adder tree's stages: control alongside the datapath ---------------
@@ -159,18 +183,16 @@ module mvtu_sequencer #(
     logic [D-1:0]      vd, firstd, lastd;
     logic [D*NF_W-1:0] nfd;
     always_ff @(posedge clk) begin
-        if (en) begin
-            firstd <= D'({firstd, first1});
-            lastd  <= D'({lastd, last1});
-            nfd    <= (D*NF_W)'({nfd, nf1});
-        end
+        firstd <= D'({firstd, first1});
+        lastd  <= D'({lastd, last1});
+        nfd    <= (D*NF_W)'({nfd, nf1});
     end
     assign sum_valid = vd[D-1];
     assign sum_first = firstd[D-1];
 
     // ---- the accumulator's stage: the group whose accumulation completes ---------------------
     always_ff @(posedge clk) begin
-        if (en && sum_valid)
+        if (sum_valid)
             acc_nf <= nfd[(D-1)*NF_W +: NF_W];
     end
 
@@ -179,7 +201,7 @@ module mvtu_sequencer #(
             v1        <= 1'b0;
             vd        <= '0;
             acc_valid <= 1'b0;
-        end else if (en) begin
+        end else begin
             v1        <= step;
             vd        <= D'({vd, v1});
             acc_valid <= sum_valid && lastd[D-1];

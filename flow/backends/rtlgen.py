@@ -197,7 +197,8 @@ def emit_xnor_mvtu(node, g, name):
               "COUT": cout, "X_BITS": output_stage_x_bits(node, g), "WEIGHT_FILE": wf,
               "LUT_ROM": int(weight_rom(node, g, 1)[0] == "distributed"),
               **_read_ahead(node, g, 1), "POPCOUNT_GROUP": xnor_mvtu.POPCOUNT_GROUP,
-              "SUM_STAGES": KINDS[node.kind].sum_stages(node, g), **stage}
+              "SUM_STAGES": KINDS[node.kind].sum_stages(node, g),
+              "OUT_QUEUE": KINDS[node.kind].output_queue_depth(node, g), **stage}
     return "xnor_popcount_mvtu", params, {wf: wtext, **mems}
 
 
@@ -211,7 +212,8 @@ def emit_int_mvtu(node, g, name):
               "ACC_BITS": output_stage_x_bits(node, g), "WEIGHT_FILE": wf,
               "LUT_ROM": int(weight_rom(node, g, 8)[0] == "distributed"),
               **_read_ahead(node, g, bitwidth(g, node.inputs[0])),
-              "SUM_STAGES": KINDS[node.kind].sum_stages(node, g), **stage}
+              "SUM_STAGES": KINDS[node.kind].sum_stages(node, g),
+              "OUT_QUEUE": KINDS[node.kind].output_queue_depth(node, g), **stage}
     return "int_mvtu", params, {wf: wtext, **mems}
 
 

@@ -15,20 +15,15 @@ from typing import Callable
 Arc = tuple[str, str]        # (input port, output port)
 
 
-def _mvtu(p: dict) -> list[Arc]:
-    # a single output group per pixel (COUT == PE) has no read-ahead FIFO: the sequencer's
-    # ready is its global enable, !m_axis_tvalid || m_axis_tready (hw/mvtu_sequencer.sv)
-    return [("m_axis_tready", "s_axis_tready")] if int(p["COUT"]) == int(p["PE"]) else []
-
-
 COMBINATIONAL: dict[str, Callable[[dict], list[Arc]]] = {
     # a pair of beats moves only when both are there: each input's ready needs the other's valid
     "add_saturating": lambda p: [("s0_axis_tvalid", "s1_axis_tready"),
                                  ("s1_axis_tvalid", "s0_axis_tready")],
     # the compare pipeline advances on !m_axis_tvalid || m_axis_tready, and so takes input
     "threshold": lambda p: [("m_axis_tready", "s_axis_tready")],
-    "xnor_popcount_mvtu": _mvtu,
-    "int_mvtu": _mvtu,
+    # credits: the sequencer's ready reads registers only (hw/mvtu_sequencer.sv)
+    "xnor_popcount_mvtu": lambda p: [],
+    "int_mvtu": lambda p: [],
     # registered both ways (skid buffers, FIFOs, output queues, counters)
     "axis_register_slice": lambda p: [],
     "axis_fifo": lambda p: [],

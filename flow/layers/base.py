@@ -299,10 +299,27 @@ class MatrixVectorUnit(Layer):
 
     def pipeline_cycles(self, node, g):
         # read-ahead and ROM read, stage 2 (products or partial popcounts), the adder tree's
-        # stages, accumulator (hw/int_mvtu.sv, xnor_popcount_mvtu.sv), then the output stage
+        # stages, accumulator (hw/int_mvtu.sv, xnor_popcount_mvtu.sv), the output stage, then
+        # the output queue
         from .requant import output_stage_latency
 
-        return 3 + self.sum_stages(node, g) + output_stage_latency(node)
+        return 4 + self.sum_stages(node, g) + output_stage_latency(node)
+
+    def output_queue_depth(self, node, g) -> int:
+        """Entries of the output queue (the RTL's OUT_QUEUE), which are the unit's credits
+        (hw/mvtu_sequencer.sv): a result holds one from its group's last step to the cycle
+        the consumer takes it, at least pipeline_cycles + 1 cycles, and a group is issued
+        every SF cycles; one more so that a consumer taking every beat never waits."""
+        cout, k = node.arrays["weights"].shape
+        sf = k // self.fold(node, "simd")
+        return max(2, math.ceil((self.pipeline_cycles(node, g) + 1) / sf) + 1)
+
+    def output_queue(self, node, g, out_bits: int) -> Resources:
+        """The output queue (hw/axis_output_queue.sv: LUT-RAM words of PE outputs, read
+        asynchronously) and the credit counter."""
+        pe = self.fold(node, "pe")
+        depth = self.output_queue_depth(node, g)
+        return Resources(lut=lutram_luts(pe * out_bits, depth) + 12, ff=12)
 
     def read_ahead_words(self, node, g) -> int:
         """Words of the one-pixel read-ahead FIFO that keeps the producer streaming while

@@ -65,4 +65,5 @@ class IntMVTU(MatrixVectorUnit):
         # this says 408 and 1,956 (the old 60 LUTs and fixed 24/32-bit accumulators: 440
         # and 2,984)
         return (Resources(lut=40 + simd * abits, ff=100) + lanes + weights
-                + self.input_buffers(node, g, abits) + output_stage_cost(node, g, acc, pe, cout))
+                + self.input_buffers(node, g, abits) + output_stage_cost(node, g, acc, pe, cout)
+                + self.output_queue(node, g, bitwidth(g, node.outputs[0])))

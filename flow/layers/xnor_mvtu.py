@@ -16,6 +16,7 @@ import numpy as np
 from .base import MatrixVectorUnit
 from .base import Resources
 from .base import adder_tree_cost
+from .base import bitwidth
 from .base import rom_cost
 from .base import weight_rom
 from .requant import apply_output_stage
@@ -99,4 +100,5 @@ class XnorMVTU(MatrixVectorUnit):
         # out at 20,497 against Yosys' 18,752, each 23-38 over where the ROM is block RAM:
         # 40 gives 19,417 (+3.5 %)
         return (Resources(lut=40, ff=60) + lanes + weights + self.input_buffers(node, g, 1)
-                + output_stage_cost(node, g, x_bits, pe, cout))
+                + output_stage_cost(node, g, x_bits, pe, cout)
+                + self.output_queue(node, g, bitwidth(g, node.outputs[0])))
