@@ -125,26 +125,15 @@ module int_mvtu #(
         assign acc_x[p*X_BITS +: X_BITS] = acc;
     end
 
-    // ---- output stage, into the output queue ----------------------------------------------
-    logic                   out_valid;
-    logic [PE*OUT_BITS-1:0] out_y;
+    // ---- output stage and output queue -----------------------------------------------------
     mvtu_output_stage #(
         .PE(PE), .X_BITS(X_BITS), .NF(NF), .OUT_STAGE(OUT_STAGE), .OUT_BITS(OUT_BITS),
         .LEVELS(LEVELS), .T_BITS(T_BITS), .BASE(BASE), .THRESH_FILE(THRESH_FILE),
         .MUL_BITS(MUL_BITS), .ADD_BITS(ADD_BITS), .SPLIT_BITS(SPLIT_BITS), .SHIFT(SHIFT),
         .OUT_MIN(OUT_MIN), .OUT_MAX(OUT_MAX), .RQ_FILE(RQ_FILE),
-        .SEG_ADDRESS(SEG_ADDRESS)
+        .SEG_ADDRESS(SEG_ADDRESS), .OUT_QUEUE(OUT_QUEUE)
     ) u_out (
-        .clk(clk), .rst_n(rst_n), .en(1'b1), .in_valid(acc_valid), .in_nf(acc_nf), .in_x(acc_x),
-        .out_valid(out_valid), .out_y(out_y)
-    );
-
-    // the credits keep a place for every result, so the queue's own count is not needed
-    /* verilator lint_off UNUSEDSIGNAL */
-    logic [$clog2(OUT_QUEUE + 1)-1:0] q_free;
-    /* verilator lint_on UNUSEDSIGNAL */
-    axis_output_queue #(.WIDTH(PE*OUT_BITS), .DEPTH(OUT_QUEUE)) u_queue (
-        .clk(clk), .rst_n(rst_n), .push(out_valid), .push_data(out_y), .free(q_free),
+        .clk(clk), .rst_n(rst_n), .in_valid(acc_valid), .in_nf(acc_nf), .in_x(acc_x),
         .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid),
         .m_axis_tready(m_axis_tready)
     );

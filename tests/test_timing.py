@@ -350,10 +350,12 @@ def test_arcs_table_matches_the_netlists(tmp_path):
         got = {tuple(a) for a in r["timing"]["instances"][inst["name"]]["arcs"]}
         assert got == set(arcs(inst["module"], inst["params"])), (inst["name"], inst["params"])
     assert any(i["params"].get("ULTRA") for i in manifest["instances"])
+    # the MVTUs, with one output group or several, have none (credits); thresholds have one
+    mvtus = [i for i in manifest["instances"] if i["kind"] in ("xnor_mvtu", "int_mvtu")]
+    assert {int(i["params"]["COUT"]) == int(i["params"]["PE"]) for i in mvtus} == {True, False}
+    assert not any(arcs(i["module"], i["params"]) for i in mvtus)
     assert any(arcs(i["module"], i["params"]) for i in manifest["instances"]
-               if i["kind"] == "xnor_mvtu")
-    assert any(not arcs(i["module"], i["params"]) for i in manifest["instances"]
-               if i["kind"] == "xnor_mvtu")
+               if i["kind"] == "threshold")
 
 
 def test_synthesize_step_slices_paths_across_modules_that_exceed_the_clock(tmp_path):
