@@ -1,8 +1,9 @@
 // The control shared by both matrix-vector units (xnor_popcount_mvtu, int_mvtu): input
 // read-ahead, step issue, weight ROM and vector buffer, and the valid / fold / group pipeline.
-// The MVTU around it keeps only its datapath (stage 2: one registered result per lane from
-// x1 and w1; stage 3: the accumulator) and its output stage, so the schedule and latency are
-// written once and both units keep exactly the same cycle behaviour.
+// The MVTU around it keeps only its datapath (stage 2: registered partial results per lane
+// from x1 and w1; their adder tree; the accumulator) and its output stage and queue, so the
+// schedule and latency are written once and both units keep exactly the same cycle
+// behaviour.
 //
 // Schedule (FINN's): a pixel is NF = COUT/PE output groups of SF = K/SIMD folds, one
 // PE x SIMD step per cycle. In group 0 each step takes its SIMD input elements straight from
