@@ -189,6 +189,13 @@ def _read_ahead(node: HwNode, g: HwGraph, in_bits: int) -> dict:
     return {"READ_AHEAD_MEM_WORDS": fifo_memory_words(simd * in_bits, words)}
 
 
+def _mvtu_pipeline(node: HwNode, g: HwGraph) -> dict:
+    """SUM_STAGES and OUT_QUEUE of an MVTU, by its layer description's rules."""
+    layer = KINDS[node.kind]
+    return {"SUM_STAGES": layer.sum_stages(node, g),
+            "OUT_QUEUE": layer.output_queue_depth(node, g)}
+
+
 def emit_xnor_mvtu(node, g, name):
     cout, k = node.arrays["weights"].shape
     wf, wtext = _weights_rom(node, 1, name)
@@ -197,8 +204,7 @@ def emit_xnor_mvtu(node, g, name):
               "COUT": cout, "X_BITS": output_stage_x_bits(node, g), "WEIGHT_FILE": wf,
               "LUT_ROM": int(weight_rom(node, g, 1)[0] == "distributed"),
               **_read_ahead(node, g, 1), "POPCOUNT_GROUP": xnor_mvtu.POPCOUNT_GROUP,
-              "SUM_STAGES": KINDS[node.kind].sum_stages(node, g),
-              "OUT_QUEUE": KINDS[node.kind].output_queue_depth(node, g), **stage}
+              **_mvtu_pipeline(node, g), **stage}
     return "xnor_popcount_mvtu", params, {wf: wtext, **mems}
 
 
@@ -212,8 +218,7 @@ def emit_int_mvtu(node, g, name):
               "ACC_BITS": output_stage_x_bits(node, g), "WEIGHT_FILE": wf,
               "LUT_ROM": int(weight_rom(node, g, 8)[0] == "distributed"),
               **_read_ahead(node, g, bitwidth(g, node.inputs[0])),
-              "SUM_STAGES": KINDS[node.kind].sum_stages(node, g),
-              "OUT_QUEUE": KINDS[node.kind].output_queue_depth(node, g), **stage}
+              **_mvtu_pipeline(node, g), **stage}
     return "int_mvtu", params, {wf: wtext, **mems}
 
 

@@ -310,16 +310,14 @@ class MatrixVectorUnit(Layer):
         (hw/mvtu_sequencer.sv): a result holds one from its group's last step to the cycle
         the consumer takes it, at least pipeline_cycles + 1 cycles, and a group is issued
         every SF cycles; one more so that a consumer taking every beat never waits."""
-        cout, k = node.arrays["weights"].shape
-        sf = k // self.fold(node, "simd")
+        sf = node.arrays["weights"].shape[1] // self.fold(node, "simd")
         return max(2, math.ceil((self.pipeline_cycles(node, g) + 1) / sf) + 1)
 
-    def output_queue(self, node, g, out_bits: int) -> Resources:
+    def output_queue(self, node, g) -> Resources:
         """The output queue (hw/axis_output_queue.sv: LUT-RAM words of PE outputs, read
         asynchronously) and the credit counter."""
-        pe = self.fold(node, "pe")
-        depth = self.output_queue_depth(node, g)
-        return Resources(lut=lutram_luts(pe * out_bits, depth) + 12, ff=12)
+        width = self.fold(node, "pe") * bitwidth(g, node.outputs[0])
+        return Resources(lut=lutram_luts(width, self.output_queue_depth(node, g)) + 12, ff=12)
 
     def read_ahead_words(self, node, g) -> int:
         """Words of the one-pixel read-ahead FIFO that keeps the producer streaming while

@@ -66,4 +66,4 @@ class IntMVTU(MatrixVectorUnit):
         # and 2,984)
         return (Resources(lut=40 + simd * abits, ff=100) + lanes + weights
                 + self.input_buffers(node, g, abits) + output_stage_cost(node, g, acc, pe, cout)
-                + self.output_queue(node, g, bitwidth(g, node.outputs[0])))
+                + self.output_queue(node, g))

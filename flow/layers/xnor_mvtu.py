@@ -16,7 +16,6 @@ import numpy as np
 from .base import MatrixVectorUnit
 from .base import Resources
 from .base import adder_tree_cost
-from .base import bitwidth
 from .base import rom_cost
 from .base import weight_rom
 from .requant import apply_output_stage
@@ -101,4 +100,4 @@ class XnorMVTU(MatrixVectorUnit):
         # 40 gives 19,417 (+3.5 %)
         return (Resources(lut=40, ff=60) + lanes + weights + self.input_buffers(node, g, 1)
                 + output_stage_cost(node, g, x_bits, pe, cout)
-                + self.output_queue(node, g, bitwidth(g, node.outputs[0])))
+                + self.output_queue(node, g))
