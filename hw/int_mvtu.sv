@@ -23,11 +23,12 @@ module int_mvtu #(
     parameter integer IN_BITS     = 8,
     parameter integer IN_SIGNED   = 0,
     parameter integer ACC_BITS    = 32,
+    parameter integer PRODUCT_BITS = 17,      // one exact product (flow/layers/int_mvtu.py)
     parameter         WEIGHT_FILE = "",
     parameter integer LUT_ROM     = 0,        // weight ROM: 0 block RAM, 1 LUTs
     parameter integer READ_AHEAD_MEM_WORDS = 0,   // mvtu_sequencer's read-ahead FIFO memory
-    parameter integer SUM_STAGES  = 0,
-    parameter integer OUT_QUEUE   = 2,        // output queue entries (flow/layers/base.py)        // the products' adder tree (adder_tree.sv)
+    parameter integer SUM_STAGES  = 0,        // the products' adder tree (adder_tree.sv)
+    parameter integer OUT_QUEUE   = 2,        // output queue entries (flow/layers/base.py)
     // output stage
     parameter integer OUT_STAGE   = 0,
     parameter integer OUT_BITS    = 8,
@@ -59,7 +60,11 @@ module int_mvtu #(
     localparam integer NF     = COUT / PE;           // output groups per pixel
     localparam integer NF_W   = NF > 1 ? $clog2(NF) : 1;
     localparam integer XW     = IN_BITS + 1;         // input element as a signed number
-    localparam integer PRW    = XW + 8;              // exact product with an int8 weight
+    localparam integer PRW    = PRODUCT_BITS;
+    if (PRW < XW + 8) begin : g_check_product
+        $error("int_mvtu: PRODUCT_BITS %0d cannot hold a %0d-bit input times an int8 weight",
+               PRW, IN_BITS);
+    end
     localparam integer X_BITS = ACC_BITS;
 
     logic pop;                     // the output queue gives a result

@@ -215,7 +215,8 @@ def emit_int_mvtu(node, g, name):
     params = {"PE": node.attrs.get("pe", 1), "SIMD": node.attrs.get("simd", 1), "K": k,
               "COUT": cout, "IN_BITS": bitwidth(g, node.inputs[0]),
               "IN_SIGNED": is_signed(g, node.inputs[0]),
-              "ACC_BITS": output_stage_x_bits(node, g), "WEIGHT_FILE": wf,
+              "ACC_BITS": output_stage_x_bits(node, g),
+              "PRODUCT_BITS": layer_of(node).product_bits(node, g), "WEIGHT_FILE": wf,
               "LUT_ROM": int(weight_rom(node, g, 8)[0] == "distributed"),
               **_read_ahead(node, g, bitwidth(g, node.inputs[0])),
               **_mvtu_pipeline(node, g), **stage}

@@ -48,13 +48,18 @@ class IntMVTU(MatrixVectorUnit):
     def sum_operands(self, node, g):
         return self.fold(node, "simd")
 
+    def product_bits(self, node, g) -> int:
+        """Width of one exact product (the RTL's PRODUCT_BITS): the input as a signed number
+        (one bit more, so unsigned inputs fit) times a signed int8 weight."""
+        return bitwidth(g, node.inputs[0]) + 1 + self.weight_bits
+
     def estimate(self, node, g):
         cout, k = node.arrays["weights"].shape
         pe, simd = self.fold(node, "pe"), self.fold(node, "simd")
         abits = bitwidth(g, node.inputs[0])
         acc = output_stage_x_bits(node, g)     # the RTL's ACC_BITS
-        # products of abits + 1 (signed) by 8 bits, one DSP each, summed by an adder tree
-        tree = adder_tree_cost(simd, abits + 9, acc, self.sum_stages(node, g))
+        # one DSP per product, the products summed by an adder tree
+        tree = adder_tree_cost(simd, self.product_bits(node, g), acc, self.sum_stages(node, g))
         lanes = Resources(lut=pe * (acc + tree.lut), ff=pe * (acc + simd * 16 + tree.ff),
                           dsp=pe * simd)
         weights = rom_cost(*weight_rom(node, g, self.weight_bits))
