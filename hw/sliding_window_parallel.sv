@@ -76,7 +76,7 @@ module sliding_window_parallel #(
     logic [OUTW-1:0]          beat_data;
     logic                     out_ready;        // the skid buffer's registered tready
 
-    logic in_image, emits, hold_free, go, rd_en;
+    logic hold_free, go, load, rd_en;
     logic [XW-1:0] x_next, rd_addr;
     logic [YW-1:0] y_next;
     logic [SW-1:0] px_next, py_next;
@@ -85,8 +85,8 @@ module sliding_window_parallel #(
     // What a cycle decides (take a pixel, emit a window) reads registered flags of the
     // position (x, y), computed when the walk steps onto it: no subtraction or compare of
     // the counters lies in front of `go`, which enables some 2,400 registers on the stem.
-    // Column flags: in the image, a window's right column on the stride's grid, the row's
-    // last; row flags likewise.
+    // A column is in the image, or a window's right column on the stride's grid; a row
+    // likewise.
     function automatic x_inside(input [XW-1:0] xv);     // x - PAD_L wraps past IN_W left
         x_inside = XW'(xv - XW'(PAD_L)) < XW'(IN_W);
     endfunction
@@ -99,17 +99,22 @@ module sliding_window_parallel #(
     function automatic y_window(input [YW-1:0] yv, input [SW-1:0] pyv);
         y_window = yv >= YW'(K - 1) && pyv == '0;
     endfunction
-    logic x_in, y_in, x_win, y_win, last_x;
+    logic y_in, y_win, last_x;          // row flags; the row's last column
+    // The position's flags: the pixel at (x, y) is in the image, a window ends at (x, y).
+    logic pix_in, win_end;
+    logic pad_pix;                      // !pix_in, for the pixel's PW multiplexers alone
+    // The hold is empty or sending its last beat (!hold_valid || beat[NB-1]): a register of
+    // its own for `go`, as beat[NB-1] fans out to the beat select's OUTW AND gates. (Not
+    // beat[NB-1] itself, which synthesis would merge it with.)
+    logic free_or_last;
 
     always_comb begin
-        in_image = x_in && y_in;
-        emits    = x_win && y_win;
         x_next   = last_x ? '0 : x + 1'b1;
         px_next  = (x_next <= XW'(K - 1) || px == SW'(STRIDE - 1)) ? '0 : px + 1'b1;
         y_next   = (y == YW'(HP - 1)) ? '0 : y + 1'b1;
         py_next  = (y + 1'b1 <= YW'(K - 1) || y == YW'(HP - 1) || py == SW'(STRIDE - 1))
                    ? '0 : py + 1'b1;
-        hold_free = !hold_valid || (out_ready && beat[NB-1]);
+        hold_free = free_or_last && (!hold_valid || out_ready);
         // The beat, selected by the one-hot register in an AND-OR: two LUT levels. (An index
         // hold[beat * OUTW +: OUTW] was a 9-level shifter, 8.3 ns on the stem's 7 beats of
         // 168 bits on an UltraScale+ -2, flow/measure/timing.py; shifting the hold instead
@@ -117,9 +122,13 @@ module sliding_window_parallel #(
         beat_data = '0;
         for (int b = 0; b < NB; b++)
             beat_data = beat_data | (hold[b*OUTW +: OUTW] & {OUTW{beat[b]}});
-        go = rst_n && (col_valid || K == 1) && (!in_image || s_axis_tvalid)
-             && (!emits || hold_free);
-        pixel = in_image ? s_axis_tdata : PAD_PIX;
+        // go, load (= go && win_end) and rd_en (= go || !col_valid) are each written out from
+        // registers and s_axis_tvalid, none from another: go and load enable some 1,200
+        // registers each on the stem, and one fan-out's routing behind another's would add up.
+        // (No rst_n: col_valid is low in reset, and the state go moves is reset anyway.)
+        go   = (col_valid || K == 1) && (!pix_in || s_axis_tvalid) && (!win_end || hold_free);
+        load = (col_valid || K == 1) && (!pix_in || s_axis_tvalid) && win_end && hold_free;
+        pixel = pad_pix ? PAD_PIX : s_axis_tdata;
         // the column under the pixel: the line buffers' rows above it, then the pixel
         for (int ky = 0; ky < K; ky++)
             column[ky*PW +: PW] = (ky == K - 1) ? pixel : col_q[(K - 2 - ky)*PW +: PW];
@@ -128,11 +137,11 @@ module sliding_window_parallel #(
                                                      : win[(i + 1)*PW +: PW];
         // read the next column one step ahead (and column 0 after reset); without a step
         // the read register keeps the current column, so the address need not wait for go
-        rd_en   = go || !col_valid;
+        rd_en   = !col_valid || ((!pix_in || s_axis_tvalid) && (!win_end || hold_free));
         rd_addr = col_valid ? x_next : x;
     end
 
-    assign s_axis_tready = rst_n && (col_valid || K == 1) && in_image && (!emits || hold_free);
+    assign s_axis_tready = rst_n && (col_valid || K == 1) && pix_in && (!win_end || hold_free);
 
     // ---------------------------------------------------------------- line buffers
     generate
@@ -156,19 +165,18 @@ module sliding_window_parallel #(
     always_ff @(posedge clk) begin
         if (!rst_n) begin
             y <= '0; x <= '0; py <= '0; px <= '0;
-            x_in  <= x_inside('0);
-            x_win <= x_window('0, '0);
             last_x <= WP == 1;
             y_in  <= y_inside('0);
             y_win <= y_window('0, '0);
+            pix_in  <= x_inside('0) && y_inside('0);
+            pad_pix <= !(x_inside('0) && y_inside('0));
+            win_end <= x_window('0, '0) && y_window('0, '0);
             col_valid <= 1'b0;
         end else begin
             col_valid <= 1'b1;          // a read is issued every cycle the column is missing
             if (go) begin
                 x      <= x_next;
                 px     <= px_next;
-                x_in   <= x_inside(x_next);
-                x_win  <= x_window(x_next, px_next);
                 last_x <= x_next == XW'(WP - 1);
                 if (last_x) begin
                     y     <= y_next;
@@ -176,6 +184,10 @@ module sliding_window_parallel #(
                     y_in  <= y_inside(y_next);
                     y_win <= y_window(y_next, py_next);
                 end
+                pix_in  <= x_inside(x_next) && (last_x ? y_inside(y_next) : y_in);
+                pad_pix <= !(x_inside(x_next) && (last_x ? y_inside(y_next) : y_in));
+                win_end <= x_window(x_next, px_next)
+                           && (last_x ? y_window(y_next, py_next) : y_win);
             end
         end
     end
@@ -183,19 +195,22 @@ module sliding_window_parallel #(
     // Window and hold registers need no reset: they are only read once filled this frame.
     always_ff @(posedge clk) begin
         if (go) win <= win_next;
-        if (go && emits) hold <= win_next;
+        if (load) hold <= win_next;
     end
 
     always_ff @(posedge clk) begin
         if (!rst_n) begin
             hold_valid <= 1'b0;
             beat <= NB'(1);
-        end else if (go && emits) begin
+            free_or_last <= 1'b1;
+        end else if (load) begin
             hold_valid <= 1'b1;
             beat <= NB'(1);
+            free_or_last <= NB == 1;
         end else if (hold_valid && out_ready) begin
             hold_valid <= !beat[NB-1];
             beat <= NB > 1 ? NB'({beat, beat[NB-1]}) : beat;
+            free_or_last <= beat[NB-1] || beat[(NB > 1) ? NB - 2 : 0];
         end
     end
 
