@@ -65,7 +65,7 @@ module maxpool #(
 
     // ---------------------------------------------------------------- stage 1 (after the read)
     logic          v1, first1, emit1, fwd1;
-    logic [W-1:0]  x1, fwd_data, mem_q, old1, new1;
+    logic [W-1:0]  x1, fwd_data, mem_q, new1;
     logic [AW-1:0] addr1;
 
     // ---------------------------------------------------------------- output queue
@@ -100,11 +100,16 @@ module maxpool #(
         else             elem_max = (a > b) ? a : b;
     endfunction
 
+    // The maximum with the forwarded value and with the read one side by side, selected
+    // after: the block RAM's clock-to-out is the longest part of this cycle, so no
+    // multiplexer stands between its output and the compare.
+    logic [W-1:0] max_fwd, max_mem;
     always_comb begin
-        old1 = fwd1 ? fwd_data : mem_q;
-        for (int p = 0; p < PE; p++)
-            new1[p*BITS +: BITS] = first1 ? x1[p*BITS +: BITS]
-                                          : elem_max(x1[p*BITS +: BITS], old1[p*BITS +: BITS]);
+        for (int p = 0; p < PE; p++) begin
+            max_fwd[p*BITS +: BITS] = elem_max(x1[p*BITS +: BITS], fwd_data[p*BITS +: BITS]);
+            max_mem[p*BITS +: BITS] = elem_max(x1[p*BITS +: BITS], mem_q[p*BITS +: BITS]);
+        end
+        new1 = first1 ? x1 : fwd1 ? max_fwd : max_mem;
     end
 
     sdp_ram #(.WIDTH(W), .DEPTH(DEPTH), .LUTRAM_MAX_BITS(LUTRAM_MAX_BITS)) u_buf (
