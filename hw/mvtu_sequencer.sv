@@ -13,8 +13,8 @@
 //
 // Flow control by credits: the datapath never stalls (no register has an enable that
 // waits on the consumer). A step is issued only while `credit`: the results issued and not
-// yet taken from the MVTU's output queue (`outstanding`, counted when a group's last fold
-// is issued and when `pop` takes one) are fewer than OUT_QUEUE, the queue's entries, so
+// yet taken from the MVTU's output queue (`held`, counted when a group's last fold is
+// issued and when `pop` takes one) are fewer than OUT_QUEUE, the queue's entries, so
 // every result in flight has a place (flow/layers/base.py, output_queue_depth, sizes the
 // queue so that credits never hold up a consumer that takes every beat). A global enable
 // (`!m_tvalid || m_tready` into every register) was a net to every register of the unit:
@@ -96,22 +96,40 @@ module mvtu_sequencer #(
     logic [WA_W-1:0] waddr;     // nf*SF + sf
     logic            from_in;   // nf == 0, registered: group 0 takes the vector from the stream
     logic            step;
-    localparam integer OW = $clog2(OUT_QUEUE + 1);
-    logic [OW-1:0]   outstanding;  // results issued (a group's last fold) and not yet popped
-    logic            credit;       // registered outstanding < OUT_QUEUE, low in reset
+    // Results issued (a group's last fold) and not yet popped, as a thermometer code
+    // (held[i]: more than i), so the next credit is a bit of a shift, not a sum and compare.
+    logic [OUT_QUEUE-1:0] held, held_d;
+    logic            credit;       // registered: fewer than OUT_QUEUE held; low in reset
+    // credit && from_in as a register of its own (low in reset): from_in also selects the
+    // vector register's SIMD inputs, and that fan-out in front of the read-ahead FIFO's read
+    // enable (as wide) was 5.2 ns on hg-hpm-paper's 288-input units (US+ -2 model).
+    logic            take_in;
+    logic            from_in_d;
     assign step          = credit && (!from_in || in_tvalid);
-    assign in_tready     = rst_n && credit && from_in;
+    assign in_tready     = take_in;
 
     // ---- credits -------------------------------------------------------------------------
     wire issue_last = step && sf == SF_W'(SF - 1);
-    wire [OW-1:0] outstanding_d = outstanding + OW'(issue_last) - OW'(pop);
+    always_comb begin
+        held_d = held;
+        if (issue_last && !pop)
+            held_d = OUT_QUEUE'({held, 1'b1});
+        else if (pop && !issue_last)
+            held_d = held >> 1;
+    end
+    // with one output group every step reads the stream
+    assign from_in_d = NF == 1 || (issue_last ? nf == NF_W'(NF - 1) : from_in);
     always_ff @(posedge clk) begin
         if (!rst_n) begin
-            outstanding <= '0;
-            credit      <= 1'b0;
+            held    <= '0;
+            credit  <= 1'b0;
+            take_in <= 1'b0;
+            from_in <= 1'b1;
         end else begin
-            outstanding <= outstanding_d;
-            credit      <= outstanding_d < OW'(OUT_QUEUE);
+            held    <= held_d;
+            credit  <= !held_d[OUT_QUEUE-1];
+            take_in <= !held_d[OUT_QUEUE-1] && from_in_d;
+            from_in <= from_in_d;
         end
     end
 
@@ -119,13 +137,11 @@ module mvtu_sequencer #(
         if (!rst_n) begin
             sf      <= '0;
             nf      <= '0;
-            from_in <= 1'b1;
             waddr   <= '0;
         end else if (step) begin
             if (sf == SF_W'(SF - 1)) begin
                 sf      <= '0;
                 nf      <= (nf == NF_W'(NF - 1)) ? '0 : nf + 1'b1;
-                from_in <= nf == NF_W'(NF - 1);
             end else begin
                 sf <= sf + 1'b1;
             end
@@ -159,7 +175,7 @@ module mvtu_sequencer #(
 
     logic [XV_W-1:0] vbuf [0:SF-1];    // the current pixel's input vector
     always_ff @(posedge clk) begin
-        if (step && from_in)
+        if (in_tvalid && take_in)       // = step && from_in
             vbuf[sf] <= in_tdata;
     end
 
