@@ -139,6 +139,10 @@ module axis_fifo #(
             // Fetch the oldest memory word whenever the output register is free or freeing.
             wire rd_en     = !mem_empty && (!out_valid || m_axis_tready);
             wire [CW-1:0] count_d = count + CW'(push) - CW'(pop);
+            // count_d == DEPTH, from compares of the register beside push and pop: push
+            // follows the producer's tvalid, often logic of the producer's own, and behind
+            // it an add and a compare of the count were 6 ns (hg-hpm-paper, US+ -2 model)
+            wire full_d    = !pop && (count == CW'(DEPTH) || (count == CW'(DEPTH - 1) && push));
 
             function automatic [AW-1:0] next_addr(input [AW-1:0] a);
                 if (MW == (1 << AW)) next_addr = a + 1'b1;      // wraps by itself
@@ -161,7 +165,7 @@ module axis_fifo #(
                     if (push)  wr_addr <= next_addr(wr_addr);
                     if (rd_en) rd_addr <= next_addr(rd_addr);
                     count     <= count_d;
-                    in_ready  <= count_d != CW'(DEPTH);
+                    in_ready  <= !full_d;
                     out_valid <= rd_en || (out_valid && !m_axis_tready);
                 end
             end
