@@ -161,6 +161,7 @@ module sliding_window #(
     // written beats - the reader's beat position - 1: the reader's beat is written iff >= 0
     logic signed [DW-1:0]  ahead;
     logic [RBW-1:0]        w_col;        // next beat within the row
+    logic                  w_last_col;   // w_col == ROWB - 1, a register (see w_row_done)
     logic signed [YW-1:0]  w_row;        // row being written, numbered in the reader's frame
     // window top + R - 1 - w_row: the writer may write its row iff >= 0 (the reader never
     // goes back above the window's top, so the row R above is free)
@@ -337,7 +338,9 @@ module sliding_window #(
     // state a reset must clear)
     assign s_axis_tready = rst_n && !room[YW-1] && w_in_frame;
     assign wr_en = s_axis_tvalid && !room[YW-1] && w_in_frame;
-    assign w_row_done = wr_en && w_col == RBW'(ROWB - 1);
+    // (a flag, not a compare of w_col: room's sign gates wr_en, and w_row_done picks the
+    // constant room adds)
+    assign w_row_done = wr_en && w_last_col;
 
     // w_row + w_row_done > c, or = c with a beat of the next row written: the writer will
     // be past beat 0 of row c (a test of the registers, before frame_done selects)
@@ -352,12 +355,16 @@ module sliding_window #(
     always_ff @(posedge clk) begin
         if (!rst_n) begin
             w_col <= '0; w_row <= '0;
+            w_last_col <= ROWB == 1;
             ahead <= DW'(START - 1);
             room <= YW'(R - 1 - PAD_T);
             w_in_frame <= 1'b1;
             started <= 1'b0;
         end else begin
-            if (wr_en) w_col <= w_row_done ? '0 : w_col + 1'b1;
+            if (wr_en) begin
+                w_col <= w_row_done ? '0 : w_col + 1'b1;
+                w_last_col <= w_row_done ? ROWB == 1 : w_col == RBW'(ROWB - 2);
+            end
             // renumbered when the reader moves to its next frame
             w_row <= w_row + (frame_done ? (w_row_done ? YW'(1 - IN_H) : YW'(-IN_H))
                                          : YW'(w_row_done));
