@@ -25,9 +25,8 @@ module add_saturating #(
 );
     // Operands extended by one bit (room for an unsigned one as signed) plus one carry bit,
     // and wide enough for OUT_MIN / OUT_MAX (bounds of an OUT_BITS type, signed or not) to
-    // compare exactly. Not wider: the add and both compares are carry chains of this width,
-    // after a FIFO's block RAM read on the path into the output register (32 bits were
-    // 6.4 ns on hg-hpm-paper, US+ -2 model).
+    // compare exactly. (It was at least 32 bits; Yosys trimmed the copies of the sign bit
+    // to the same netlist, so this states the width rather than saving logic.)
     localparam integer OP_BITS  = (A_BITS > B_BITS) ? A_BITS : B_BITS;
     localparam integer SUM_BITS = (OP_BITS + 2 > OUT_BITS + 1) ? OP_BITS + 2 : OUT_BITS + 1;
     localparam logic signed [SUM_BITS-1:0] LO = SUM_BITS'(OUT_MIN);
