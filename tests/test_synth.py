@@ -207,9 +207,9 @@ def test_rom_and_fifo_memories(tmp_path):
     # What Yosys 0.23 does: the 64 Kibit $readmemh weight ROM (1024 x 64) becomes block RAM,
     # two RAMB36 (1024 x 36 each), not logic; the MVTU's LUT-RAM is its small memories
     # (RAM32M: input vector buffer, read-ahead FIFO) and the control's delay lines, which
-    # have no enable (credits) and so become shift registers (SRL16E). (hg-hpm-tiny's ROMs, 4.6 Kibit
-    # and less per lane, all become logic.) A 2048 x 16 FIFO takes one RAMB36; FIFOs of 32
-    # and 3 words distributed RAM: three RAM32M (6 bits each) for 16 bits, 12 LUTs.
+    # have no enable (credits) and so become shift registers (SRL16E). (hg-hpm-tiny's ROMs,
+    # 4.6 Kibit and less per lane, all become logic.) A 2048 x 16 FIFO takes one RAMB36;
+    # FIFOs of 32 and 3 words distributed RAM: three RAM32M (6 bits each) for 16 bits, 12 LUTs.
     assert mvtu["cells"].get("RAMB36E1") == 2 and mvtu["bram36"] == 2.0
     assert mvtu["cells"].get("RAM32M", 0) * 4 + mvtu["cells"].get("SRL16E", 0) \
         == mvtu["lutram"] > 0

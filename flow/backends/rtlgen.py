@@ -182,7 +182,7 @@ def _weights_rom(node: HwNode, bits: int, prefix: str) -> tuple[str, str]:
 def _read_ahead(node: HwNode, g: HwGraph, in_bits: int) -> dict:
     """READ_AHEAD_MEM_WORDS of an MVTU: its read-ahead FIFO's memory, by the FIFO layer's
     rule (fifo_memory_words); 0 (the FIFO's depth) where it is a skid buffer or absent."""
-    words = KINDS[node.kind].read_ahead_words(node, g)
+    words = layer_of(node).read_ahead_words(node, g)
     if words <= 2:
         return {}
     simd = int(node.attrs.get("simd", 1))
@@ -191,7 +191,7 @@ def _read_ahead(node: HwNode, g: HwGraph, in_bits: int) -> dict:
 
 def _mvtu_pipeline(node: HwNode, g: HwGraph) -> dict:
     """SUM_STAGES and OUT_QUEUE of an MVTU, by its layer description's rules."""
-    layer = KINDS[node.kind]
+    layer = layer_of(node)
     return {"SUM_STAGES": layer.sum_stages(node, g),
             "OUT_QUEUE": layer.output_queue_depth(node, g)}
 
